@@ -1,2 +1,105 @@
-/* placeholder: filled in by its owner */
-typedef int ipdk_placeholder_env;
+/*
+ * The DPDK environment of a process: EAL initialisation with the options that
+ * suit a plain Linux host (no hugepages, no PCI scan, in-memory, a unique file
+ * prefix so several daemons and tests can run side by side) and the one packet
+ * buffer pool that every port and pipeline shares.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "ipdk/log.h"
+#include "ipdk/target_dpdk.h"
+
+#define ENV_MBUF_SIZE (RTE_PKTMBUF_HEADROOM + 9216)
+
+static bool env_ready;
+static struct rte_mempool *env_pool;
+
+int ipdk_dpdk_env_init(const struct ipdk_dpdk_env_cfg *cfg, struct ipdk_err *err)
+{
+	static const struct ipdk_dpdk_env_cfg defaults = { 0 };
+	char prefix[64], mem[32], level[64];
+	char *argv[16];
+	int argc = 0;
+	unsigned int n_mbufs;
+
+	if (env_ready)
+		return 0;
+	if (!cfg)
+		cfg = &defaults;
+
+	if (cfg->file_prefix)
+		snprintf(prefix, sizeof(prefix), "--file-prefix=%s", cfg->file_prefix);
+	else
+		snprintf(prefix, sizeof(prefix), "--file-prefix=ipdk-%d", (int)getpid());
+	snprintf(mem, sizeof(mem), "-m%u", cfg->mem_mb ? cfg->mem_mb : 512);
+	snprintf(level, sizeof(level), "--log-level=%s",
+		 cfg->log_level ? cfg->log_level : "error");
+
+	argv[argc++] = "ipdk";
+	argv[argc++] = "-l0";
+	argv[argc++] = "--no-pci";
+	if (cfg->hugepages)
+		argv[argc++] = "--in-memory";
+	else
+		argv[argc++] = "--no-huge";
+	argv[argc++] = mem;
+	argv[argc++] = prefix;
+	argv[argc++] = level;
+	argv[argc++] = "--no-telemetry";
+	argv[argc] = NULL;
+
+	/* rte_eal_init() reorders argv and may keep pointers: hand it a copy
+	 * that lives as long as the process. */
+	static char *argv_keep[16];
+	memcpy(argv_keep, argv, sizeof(argv));
+	if (rte_eal_init(argc, argv_keep) < 0)
+		return ipdk_err_set(err, -rte_errno ? -rte_errno : -EINVAL,
+				    "DPDK initialisation failed: %s%s", rte_strerror(rte_errno),
+				    cfg->hugepages ? " (are hugepages configured?)" : "");
+
+	n_mbufs = cfg->n_mbufs ? cfg->n_mbufs : 16384;
+	env_pool = rte_pktmbuf_pool_create("ipdk_pool", n_mbufs, 256, 0, ENV_MBUF_SIZE,
+					   SOCKET_ID_ANY);
+	if (!env_pool) {
+		int rc = -rte_errno;
+
+		rte_eal_cleanup();
+		return ipdk_err_set(err, rc ? rc : -ENOMEM,
+				    "cannot create a pool of %u packet buffers: %s", n_mbufs,
+				    rte_strerror(rte_errno));
+	}
+	env_ready = true;
+	IPDK_LOG_DEBUG("DPDK ready (%s, %u MiB, %u buffers)",
+		       cfg->hugepages ? "hugepages" : "no hugepages",
+		       cfg->mem_mb ? cfg->mem_mb : 512, n_mbufs);
+	return 0;
+}
+
+bool ipdk_dpdk_env_ready(void)
+{
+	return env_ready;
+}
+
+struct rte_mempool *ipdk_dpdk_mempool(void)
+{
+	return env_pool;
+}
+
+void ipdk_dpdk_env_fini(void)
+{
+	if (!env_ready)
+		return;
+	env_ready = false;
+	rte_eal_cleanup();
+	env_pool = NULL;
+}
