@@ -1,0 +1,181 @@
+/*
+ * infrap4d's dataplane: creates the configured ports, builds the pipeline on
+ * them, opens TDI over it, starts the pipeline threads and installs the
+ * configuration's initial entries. A reload builds the new pipeline beside the
+ * running one and swaps only when it is complete, so a bad spec never takes
+ * traffic down.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipdk/log.h"
+#include "infrap4d.h"
+
+static int build(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_dpdk_pipeline **pl,
+		 struct tdi_dev **tdi, struct ipdk_err *err)
+{
+	struct ipdk_dpdk_pipeline_cfg pcfg = {
+		.spec_path = spec_path && spec_path[0] ? spec_path : NULL,
+		.spec_text = infrap4d_default_spec,
+		.spec_name = "default-pipeline(l2l3.spec)",
+		.ports = dp->ports,
+		.n_ports = dp->n_ports,
+		.numa_node = -1,
+	};
+	char name[IPDK_NAME_MAX];
+	void *ctx;
+	int rc;
+
+	/* DPDK wants unique pipeline names; a reload builds beside the old one. */
+	snprintf(name, sizeof(name), "%s.%u", dp->pipeline_name, dp->generation + 1);
+	pcfg.name = name;
+	rc = ipdk_dpdk_pipeline_build(&pcfg, pl, err);
+	if (rc)
+		return rc;
+	ctx = ipdk_dpdk_tdi_ctx(*pl);
+	if (!ctx) {
+		ipdk_dpdk_pipeline_free(*pl);
+		return ipdk_err_set(err, -ENOMEM, "pipeline %s: out of memory", name);
+	}
+	rc = tdi_dev_open(&ipdk_dpdk_tdi_ops, ctx, tdi, err);
+	if (rc) {
+		ipdk_dpdk_pipeline_free(*pl);
+		return rc;
+	}
+	dp->generation++;
+	return 0;
+}
+
+int infrap4d_entry_line(struct tdi_dev *tdi, const char *line, bool modify, struct ipdk_err *err)
+{
+	const struct tdi_table_info *t;
+	char table[TDI_NAME_MAX];
+	struct tdi_entry *e;
+	int n = 0, rc;
+
+	if (sscanf(line, " %127s %n", table, &n) != 1)
+		return ipdk_err_set(err, -EINVAL, "expected \"TABLE match ... action ...\"");
+	t = tdi_table_find(tdi, table);
+	if (!t)
+		return ipdk_err_set(err, -ENOENT, "no table named \"%s\"", table);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	rc = tdi_entry_parse(tdi, t, line + n, e, err);
+	if (!rc)
+		rc = modify ? tdi_entry_modify(tdi, e, err) : tdi_entry_add(tdi, e, err);
+	free(e);
+	return rc;
+}
+
+static int install_entries(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
+			   struct ipdk_err *err)
+{
+	int rc;
+
+	if (!cfg->n_entries)
+		return 0;
+	rc = tdi_batch_begin(dp->tdi, err);
+	if (rc)
+		return rc;
+	for (unsigned int i = 0; i < cfg->n_entries; i++) {
+		rc = infrap4d_entry_line(dp->tdi, cfg->entries[i], false, err);
+		if (rc) {
+			tdi_batch_abort(dp->tdi);
+			return ipdk_err_prefix(err, "entries[%u]", i);
+		}
+	}
+	rc = tdi_batch_commit(dp->tdi, err);
+	if (!rc)
+		IPDK_LOG_INFO("installed %u initial entries", cfg->n_entries);
+	return rc;
+}
+
+int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
+		      struct ipdk_err *err)
+{
+	int rc;
+
+	memset(dp, 0, sizeof(*dp));
+	snprintf(dp->pipeline_name, sizeof(dp->pipeline_name), "%s", cfg->pipeline_name);
+	snprintf(dp->spec_desc, sizeof(dp->spec_desc), "%s",
+		 cfg->spec_path[0] ? cfg->spec_path : "embedded default (l2l3.spec)");
+	for (unsigned int i = 0; i < cfg->n_ports; i++) {
+		rc = ipdk_port_create(&cfg->ports[i], &dp->ports[i], err);
+		if (rc)
+			goto fail;
+		dp->n_ports++;
+		IPDK_LOG_INFO("port %u: %s (%s via %s)", i, cfg->ports[i].name,
+			      ipdk_port_type_name(cfg->ports[i].type), ipdk_port_backend(dp->ports[i]));
+	}
+	rc = build(dp, cfg->spec_path, &dp->pl, &dp->tdi, err);
+	if (rc)
+		goto fail;
+	rc = install_entries(dp, cfg, err);
+	if (rc)
+		goto fail;
+	rc = ipdk_dpdk_runner_start(&cfg->threads, &dp->runner, err);
+	if (rc)
+		goto fail;
+	rc = ipdk_dpdk_runner_add(dp->runner, 0, dp->pl, err);
+	if (rc)
+		goto fail;
+	IPDK_LOG_INFO("pipeline %s running %s on %u ports", dp->pipeline_name, dp->spec_desc,
+		      dp->n_ports);
+	return 0;
+
+fail:
+	infrap4d_dp_stop(dp);
+	return rc;
+}
+
+int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err)
+{
+	struct ipdk_dpdk_pipeline *pl, *old_pl = dp->pl;
+	struct tdi_dev *tdi, *old_tdi = dp->tdi;
+	int rc;
+
+	rc = build(dp, spec_path, &pl, &tdi, err);
+	if (rc)
+		return rc;
+	/* Ports are shared: the old pipeline must stop reading them first. */
+	ipdk_dpdk_runner_remove(dp->runner, old_pl);
+	rc = ipdk_dpdk_runner_add(dp->runner, 0, pl, err);
+	if (rc) {
+		struct ipdk_err ignore;
+
+		ipdk_dpdk_runner_add(dp->runner, 0, old_pl, &ignore);
+		tdi_dev_close(tdi);
+		ipdk_dpdk_pipeline_free(pl);
+		return rc;
+	}
+	dp->pl = pl;
+	dp->tdi = tdi;
+	tdi_dev_close(old_tdi);
+	ipdk_dpdk_pipeline_free(old_pl);
+	snprintf(dp->spec_desc, sizeof(dp->spec_desc), "%s",
+		 spec_path && spec_path[0] ? spec_path : "embedded default (l2l3.spec)");
+	IPDK_LOG_INFO("pipeline %s replaced: now running %s", dp->pipeline_name, dp->spec_desc);
+	return 0;
+}
+
+void infrap4d_dp_stop(struct infrap4d_dp *dp)
+{
+	if (dp->runner) {
+		ipdk_dpdk_runner_stop(dp->runner);
+		dp->runner = NULL;
+	}
+	if (dp->tdi) {
+		tdi_dev_close(dp->tdi);
+		dp->tdi = NULL;
+	}
+	if (dp->pl) {
+		ipdk_dpdk_pipeline_free(dp->pl);
+		dp->pl = NULL;
+	}
+	for (unsigned int i = 0; i < dp->n_ports; i++)
+		ipdk_port_destroy(dp->ports[i]);
+	dp->n_ports = 0;
+}

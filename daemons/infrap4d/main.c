@@ -1,0 +1,325 @@
+/*
+ * infrap4d: the networking daemon. Wires the libraries together: reads the
+ * configuration, brings up DPDK, the ports and the pipeline (the embedded
+ * default one unless told otherwise), and serves the local control socket
+ * until SIGTERM or SIGINT, then shuts everything down in order.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "ipdk/log.h"
+#include "infrap4d.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: infrap4d [OPTIONS]\n"
+"Runs a P4 pipeline on the DPDK target and serves the local control socket.\n"
+"With no --config and no --spec it runs the embedded default L2/L3 pipeline.\n"
+"\n"
+"  -c, --config FILE        JSON configuration (see docs/infrap4d.md)\n"
+"  -s, --spec FILE          SWX pipeline spec to run (overrides the config)\n"
+"  -p, --port SPEC          add a port: name=N,type=tap|link|vhost|ring|pcap[,netdev=D]\n"
+"                           [,socket=PATH][,mode=auto|af_xdp|af_packet][,mtu=M]...\n"
+"  -e, --entry LINE         install \"TABLE match ... action ...\" at start (repeatable)\n"
+"  -S, --ctl-socket PATH    control socket (default %s)\n"
+"  -t, --threads N          pipeline threads (default 1)\n"
+"      --cpus LIST          pin pipeline threads to these CPUs, e.g. 1 or 1,2\n"
+"      --busy-poll          never sleep when idle (for benchmarks)\n"
+"      --hugepages          use hugepages (default: none needed)\n"
+"      --memory MB          DPDK memory (default 512)\n"
+"      --check              validate configuration and pipeline, then exit\n"
+"  -l, --log-level LEVEL    err, warn, info (default) or debug\n"
+"      --syslog             log to syslog instead of stderr\n"
+"  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET);
+}
+
+enum { OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG };
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "spec", required_argument, NULL, 's' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "entry", required_argument, NULL, 'e' },
+	{ "ctl-socket", required_argument, NULL, 'S' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "busy-poll", no_argument, NULL, OPT_BUSY },
+	{ "hugepages", no_argument, NULL, OPT_HUGE },
+	{ "memory", required_argument, NULL, OPT_MEM },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "log-level", required_argument, NULL, 'l' },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct cli {
+	const char *config, *spec, *socket;
+	const char *ports[INFRAP4D_MAX_PORTS];
+	unsigned int n_ports;
+	char **entries;
+	unsigned int n_entries;
+	int threads, log_level;
+	const char *cpus;
+	bool busy, huge, check, syslog;
+	unsigned int mem;
+};
+
+static int parse_cpus(const char *s, struct ipdk_dpdk_runner_cfg *t, struct ipdk_err *err)
+{
+	char *copy = strdup(s), *tok, *save = NULL;
+	unsigned int i = 0;
+
+	if (!copy)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		long v = strtol(tok, &end, 10);
+
+		if (*end || end == tok || v < 0 || v >= CPU_SETSIZE || i >= 64) {
+			free(copy);
+			return ipdk_err_set(err, -EINVAL, "--cpus %s: \"%s\" is not a CPU number", s, tok);
+		}
+		t->cpus[i++] = (int)v;
+	}
+	free(copy);
+	for (; i < 64; i++)
+		t->cpus[i] = -1;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct cli *cli)
+{
+	int opt;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->log_level = -1;
+	while ((opt = getopt_long(argc, argv, "c:s:p:e:S:t:l:h", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': cli->config = optarg; break;
+		case 's': cli->spec = optarg; break;
+		case 'S': cli->socket = optarg; break;
+		case 'p':
+			if (cli->n_ports == INFRAP4D_MAX_PORTS) {
+				fprintf(stderr, "infrap4d: at most %d ports\n", INFRAP4D_MAX_PORTS);
+				return 2;
+			}
+			cli->ports[cli->n_ports++] = optarg;
+			break;
+		case 'e': {
+			char **n = realloc(cli->entries, (cli->n_entries + 1) * sizeof(*n));
+
+			if (!n)
+				return 2;
+			cli->entries = n;
+			cli->entries[cli->n_entries++] = optarg;
+			break;
+		}
+		case 't':
+			cli->threads = atoi(optarg);
+			if (cli->threads < 1 || cli->threads > 64) {
+				fprintf(stderr, "infrap4d: --threads %s: expected 1 to 64\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_CPUS: cli->cpus = optarg; break;
+		case OPT_BUSY: cli->busy = true; break;
+		case OPT_HUGE: cli->huge = true; break;
+		case OPT_MEM:
+			cli->mem = (unsigned int)atoi(optarg);
+			if (cli->mem < 64) {
+				fprintf(stderr, "infrap4d: --memory %s: expected at least 64 (MB)\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_CHECK: cli->check = true; break;
+		case OPT_SYSLOG: cli->syslog = true; break;
+		case 'l':
+			cli->log_level = ipdk_log_level_parse(optarg);
+			if (cli->log_level < 0) {
+				fprintf(stderr, "infrap4d: --log-level %s: expected err, warn, info or debug\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "infrap4d: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+/* Configuration file first, then the command line on top of it. */
+static int make_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk_err *err)
+{
+	int rc;
+
+	infrap4d_cfg_init(cfg);
+	if (cli->config) {
+		rc = infrap4d_cfg_load(cfg, cli->config, err);
+		if (rc)
+			return rc;
+	}
+	if (cli->spec)
+		snprintf(cfg->spec_path, sizeof(cfg->spec_path), "%s", cli->spec);
+	if (cli->socket)
+		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", cli->socket);
+	for (unsigned int i = 0; i < cli->n_ports; i++) {
+		rc = infrap4d_cfg_add_port_str(cfg, cli->ports[i], err);
+		if (rc)
+			return ipdk_err_prefix(err, "--port %s", cli->ports[i]);
+	}
+	for (unsigned int i = 0; i < cli->n_entries; i++) {
+		char **n = realloc(cfg->entries, (cfg->n_entries + 1) * sizeof(*n));
+
+		if (!n || !(n[cfg->n_entries] = strdup(cli->entries[i])))
+			return ipdk_err_set(err, -ENOMEM, "out of memory");
+		cfg->entries = n;
+		cfg->n_entries++;
+	}
+	if (cli->threads)
+		cfg->threads.n_threads = (unsigned int)cli->threads;
+	if (cli->cpus) {
+		rc = parse_cpus(cli->cpus, &cfg->threads, err);
+		if (rc)
+			return rc;
+	} else if (!cli->config) {
+		for (int i = 0; i < 64; i++)
+			cfg->threads.cpus[i] = -1;
+	}
+	if (cli->busy)
+		cfg->threads.busy_poll = true;
+	if (cli->huge)
+		cfg->hugepages = true;
+	if (cli->mem)
+		cfg->mem_mb = cli->mem;
+	if (cli->log_level >= 0)
+		cfg->log_level = cli->log_level;
+	if (cli->syslog)
+		cfg->log_syslog = true;
+	return 0;
+}
+
+static int signals_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int serve(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg, int sfd)
+{
+	struct ipdk_ctlsock *sock;
+	char msg[IPDK_ERR_MSG_MAX];
+	int rc;
+
+	rc = ipdk_ctlsock_open(cfg->ctl_socket, infrap4d_ctl_handle, infrap4d_ctl_closed, dp,
+			       &sock, msg);
+	if (rc) {
+		IPDK_LOG_ERR("%s", msg);
+		return rc;
+	}
+	ipdk_ctlsock_watch_fd(sock, sfd);
+	IPDK_LOG_INFO("ready: control socket %s", cfg->ctl_socket);
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		rc = ipdk_ctlsock_poll(sock, 1000);
+		if (rc != 1)
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			IPDK_LOG_INFO("SIGHUP ignored (use \"pipeline load\" to replace the pipeline)");
+			continue;
+		}
+		IPDK_LOG_INFO("%s received: shutting down",
+			      si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	}
+	ipdk_ctlsock_close(sock);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct infrap4d_cfg *cfg;
+	struct infrap4d_dp dp;
+	struct ipdk_err err;
+	struct cli cli;
+	int rc, sfd;
+
+	rc = parse_args(argc, argv, &cli);
+	if (rc)
+		return rc;
+	ipdk_log_init("infrap4d", cli.log_level >= 0 ? cli.log_level : IPDK_LOG_INFO, false);
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return 1;
+	ipdk_err_clear(&err);
+	rc = make_cfg(&cli, cfg, &err);
+	if (rc) {
+		IPDK_LOG_ERR("configuration: %s", err.msg);
+		rc = 2;
+		goto out;
+	}
+	ipdk_log_init("infrap4d", cfg->log_level >= 0 ? cfg->log_level : IPDK_LOG_INFO,
+		      cfg->log_syslog);
+	sfd = signals_fd();
+	if (sfd < 0) {
+		IPDK_LOG_ERR("cannot set up signal handling: %s", strerror(errno));
+		rc = 1;
+		goto out;
+	}
+	struct ipdk_dpdk_env_cfg env = {
+		.hugepages = cfg->hugepages,
+		.mem_mb = cfg->mem_mb,
+		.log_level = ipdk_log_level_get() >= IPDK_LOG_DEBUG ? "info" : "error",
+	};
+	rc = ipdk_dpdk_env_init(&env, &err);
+	if (rc) {
+		IPDK_LOG_ERR("%s", err.msg);
+		rc = 1;
+		goto out_sfd;
+	}
+	rc = infrap4d_dp_start(&dp, cfg, &err);
+	if (rc) {
+		IPDK_LOG_ERR("%s", err.msg);
+		rc = 1;
+		goto out_env;
+	}
+	if (cli.check) {
+		IPDK_LOG_INFO("configuration and pipeline are valid");
+		rc = 0;
+	} else {
+		rc = serve(&dp, cfg, sfd) ? 1 : 0;
+	}
+	infrap4d_dp_stop(&dp);
+	IPDK_LOG_INFO("stopped");
+out_env:
+	ipdk_dpdk_env_fini();
+out_sfd:
+	close(sfd);
+out:
+	infrap4d_cfg_fini(cfg);
+	free(cfg);
+	return rc;
+}
