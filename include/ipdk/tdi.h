@@ -187,6 +187,12 @@ struct tdi_target_ops {
 			   const struct tdi_entry *direct_entry, uint64_t pkts[3],
 			   struct ipdk_err *err);
 	void (*close)(void *ctx);
+	/* Optional. Replaces the action of an existing entry (staged like the
+	 * others); when NULL the front end uses entry_delete then entry_add. */
+	int (*entry_modify)(void *ctx, const struct tdi_entry *e, struct ipdk_err *err);
+	/* Optional. Reads a table's current default action into e (table_id set
+	 * by the caller); when NULL the schema's default_action_id is used. */
+	int (*default_get)(void *ctx, struct tdi_entry *e, struct ipdk_err *err);
 };
 
 /* ---- Devices ------------------------------------------------------------ */
