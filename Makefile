@@ -1,0 +1,40 @@
+# The two commands: `make run` (the demo) and `make test` (the whole suite).
+# Both install the Debian packages they need and build first.
+BUILD ?= build
+MESON_OPTS ?=
+
+.PHONY: all deps build run test unit integration asan bench clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+run: build
+	./scripts/demo.sh $(BUILD)
+
+test: build
+	./scripts/test.sh $(BUILD)
+
+unit: build
+	meson test -C $(BUILD) --print-errorlogs
+
+integration: build
+	IPDK_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -v tests/integration
+
+asan: deps
+	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C build-asan
+	ASAN_OPTIONS=detect_leaks=0 meson test -C build-asan --print-errorlogs
+
+bench: build
+	./scripts/bench.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) build-asan
