@@ -1087,8 +1087,9 @@ static int check_arrays_and_extobjs(struct spec *sp)
 enum op_where { OP_ANY, OP_APPLY, OP_ACTION };
 
 /* What each operand is, where a check needs to know: a label, or the name of
- * a table, action, register array or meter array. */
-enum op_arg { A_NONE, A_LABEL, A_TABLE, A_ACTION, A_REGARRAY, A_METARRAY };
+ * a table, action, register array, meter array or hash function. A_NONE is a
+ * field reference or an immediate value. */
+enum op_arg { A_NONE, A_LABEL, A_TABLE, A_ACTION, A_REGARRAY, A_METARRAY, A_HASHFUNC };
 
 struct op_info {
 	const char *name;
@@ -1127,7 +1128,7 @@ static const struct op_info op_table[] = {
 	{ "forget", 0, 0, OP_ACTION, { A_NONE } },
 	{ "entryid", 1, 1, OP_ANY, { A_NONE } },
 	{ "extern", 1, 1, OP_ANY, { A_NONE } },
-	{ "hash", 4, 4, OP_ANY, { A_NONE } },
+	{ "hash", 4, 4, OP_ANY, { A_HASHFUNC } },
 	{ "jmp", 1, 1, OP_ANY, { A_LABEL } },
 	{ "jmpv", 2, 2, OP_ANY, { A_LABEL } },
 	{ "jmpnv", 2, 2, OP_ANY, { A_LABEL } },
@@ -1165,8 +1166,9 @@ struct code_ctx {
 };
 
 static int check_hdr_ref(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
-			 const char *ref)
+			 const char *ref, uint32_t *n_bits)
 {
+	const struct sp_field *f;
 	const char *dot = strchr(ref + 2, '.');
 	char hname[RTE_SWX_NAME_SIZE];
 	size_t len = dot ? (size_t)(dot - (ref + 2)) : strlen(ref + 2);
@@ -1181,23 +1183,35 @@ static int check_hdr_ref(struct spec *sp, const struct code_ctx *cx, const struc
 	if (!h)
 		return spec_err(sp, in->line, -ENOENT, "%s: unknown header in \"%s\"",
 				cx->what, ref);
-	if (dot && !find_field(h->st, dot + 1))
+	if (!dot)
+		return 0;
+	f = find_field(h->st, dot + 1);
+	if (f)
+		*n_bits = f->n_bits;
+	else
 		return spec_err(sp, in->line, -ENOENT,
 				"%s: unknown field \"%s\" (header %s, struct %s, has no field %s)",
 				cx->what, ref, h->name, h->st->name, dot + 1);
 	return 0;
 }
 
+/* Checks a field or header reference; *n_bits gets the field's width (it is
+ * left alone for headers and extern mailboxes, whose widths we do not know). */
 static int check_operand(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
-			 const char *ref)
+			 const char *ref, uint32_t *n_bits)
 {
+	const struct sp_field *f;
+
 	if (!strncmp(ref, "h.", 2))
-		return check_hdr_ref(sp, cx, in, ref);
+		return check_hdr_ref(sp, cx, in, ref, n_bits);
 	if (!strncmp(ref, "m.", 2)) {
 		if (!sp->metadata)
 			return spec_err(sp, in->line, -ENOENT,
 					"%s: \"%s\" used but no metadata is declared", cx->what, ref);
-		if (!find_field(sp->metadata, ref + 2))
+		f = find_field(sp->metadata, ref + 2);
+		if (f)
+			*n_bits = f->n_bits;
+		else
 			return spec_err(sp, in->line, -ENOENT,
 					"%s: unknown field \"%s\" (metadata struct %s has no "
 					"field %s)", cx->what, ref, sp->metadata->name, ref + 2);
@@ -1212,7 +1226,10 @@ static int check_operand(struct spec *sp, const struct code_ctx *cx, const struc
 			return spec_err(sp, in->line, -EINVAL,
 					"%s: \"%s\" used but the action has no arguments",
 					cx->what, ref);
-		if (!find_field(cx->action->args, ref + 2))
+		f = find_field(cx->action->args, ref + 2);
+		if (f)
+			*n_bits = f->n_bits;
+		else
 			return spec_err(sp, in->line, -ENOENT,
 					"%s: unknown field \"%s\" (argument struct %s has no "
 					"field %s)", cx->what, ref, cx->action->args->name, ref + 2);
@@ -1269,10 +1286,82 @@ static int check_named_arg(struct spec *sp, const struct code_ctx *cx, const str
 			return spec_err(sp, in->line, -ENOENT, "%s: %s: unknown metarray \"%s\"",
 					cx->what, op, name);
 		break;
+	case A_HASHFUNC:
+		/* Hash functions are registered by DPDK and by the caller: only
+		 * DPDK knows the list. */
 	case A_NONE:
 		break;
 	}
 	return 0;
+}
+
+static bool is_field_ref(const char *s)
+{
+	return s[0] && strchr("hmtef", s[0]) && s[1] == '.';
+}
+
+/* Immediates as DPDK reads them (strtoull base 0, so "-1" wraps around),
+ * except that values past 64 bits are refused instead of clamped. */
+static bool is_immediate(const char *s)
+{
+	uint64_t v;
+
+	return parse_u64(s[0] == '-' ? s + 1 : s, &v);
+}
+
+/* DPDK 22.11 handles fields wider than 64 bits only in mov between two such
+ * fields; hash and learn take field ranges, where any width goes. */
+static int check_wide_fields(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
+			     const struct op_info *op, uint32_t first, uint32_t n_ops,
+			     const uint32_t *bits)
+{
+	uint32_t i;
+
+	if (!strcmp(op->name, "hash") || !strcmp(op->name, "learn"))
+		return 0;
+	if (!strcmp(op->name, "mov") && (bits[0] > 64 || bits[1] > 64)) {
+		if (bits[0] > 64 && bits[1] > 64)
+			return 0;
+		i = bits[0] > 64 ? 0 : 1;
+		return spec_err(sp, in->line, -EINVAL,
+				"%s: mov: %s is %u bits wide, so the other operand must be a "
+				"field wider than 64 bits too", cx->what, in->tok[first + i],
+				bits[i]);
+	}
+	for (i = 0; i < n_ops; i++)
+		if (bits[i] > 64)
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: %s: %s is %u bits wide; %s works on fields of at "
+					"most 64 bits", cx->what, op->name, in->tok[first + i],
+					bits[i], op->name);
+	return 0;
+}
+
+static int check_operands(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
+			  const struct op_info *op, uint32_t first, uint32_t n_ops)
+{
+	uint32_t bits[RTE_SWX_INSTRUCTION_TOKENS_MAX] = { 0 };
+
+	for (uint32_t i = 0; i < n_ops; i++) {
+		const char *arg = in->tok[first + i];
+		enum op_arg kind = i < 2 ? op->arg[i] : A_NONE;
+		int rc;
+
+		if (kind != A_NONE)
+			rc = check_named_arg(sp, cx, in, op->name, kind, arg);
+		else if (is_field_ref(arg))
+			rc = check_operand(sp, cx, in, arg, &bits[i]);
+		else if (!is_immediate(arg))
+			rc = spec_err(sp, in->line, -EINVAL,
+				      "%s: %s: bad operand \"%s\" (expected h.HEADER[.FIELD], "
+				      "m.FIELD, t.FIELD, e.OBJECT... or a number)", cx->what,
+				      op->name, arg);
+		else
+			rc = 0;
+		if (rc)
+			return rc;
+	}
+	return check_wide_fields(sp, cx, in, op, first, n_ops, bits);
 }
 
 /* Splits off a "LABEL :" prefix; returns the index of the opcode token. */
@@ -1283,7 +1372,7 @@ static uint32_t instr_opcode_index(const struct sp_instr *in)
 
 static int check_instr(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in)
 {
-	uint32_t first = instr_opcode_index(in), n_ops, i;
+	uint32_t first = instr_opcode_index(in), n_ops;
 	const struct op_info *op;
 	const char *opname;
 
@@ -1318,19 +1407,7 @@ static int check_instr(struct spec *sp, const struct code_ctx *cx, const struct 
 		return spec_err(sp, in->line, -EINVAL, "%s: %s takes %u to %u operands, not %u",
 				cx->what, opname, op->min, op->max, n_ops);
 	}
-	for (i = 0; i < n_ops; i++) {
-		const char *arg = in->tok[first + 1 + i];
-		enum op_arg kind = i < 2 ? op->arg[i] : A_NONE;
-		int rc;
-
-		if (kind != A_NONE)
-			rc = check_named_arg(sp, cx, in, opname, kind, arg);
-		else
-			rc = check_operand(sp, cx, in, arg);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return check_operands(sp, cx, in, op, first + 1, n_ops);
 }
 
 static int check_code(struct spec *sp, struct sp_code *code, struct code_ctx *cx)
@@ -1366,6 +1443,11 @@ static int check_code(struct spec *sp, struct sp_code *code, struct code_ctx *cx
 		if (!cx->action && i == 0 && strcmp(op, "rx"))
 			return spec_err(sp, in->line, -EINVAL,
 					"apply: the first instruction must be rx, not %s", op);
+		if (!cx->action && i == code->instr.n - 1 && strcmp(op, "tx") &&
+		    strcmp(op, "drop"))
+			return spec_err(sp, in->line, -EINVAL,
+					"apply: the last instruction must be tx or drop, not %s",
+					op);
 	}
 	if (cx->action && !terminal)
 		return spec_err(sp, cx->action->line, -EINVAL,

@@ -217,6 +217,52 @@ static void test_text(void **state)
 	rte_swx_pipeline_free(p);
 }
 
+/* Fields wider than 64 bits (IPv6 addresses) are fine in headers, in mov
+ * between two of them and in table keys; the loader must not refuse those. */
+static const char wide_spec[] =
+	"struct ip6_h {\n"
+	"\tbit<128> src\n"
+	"\tbit<128> dst\n"
+	"}\n"
+	"struct md_t {\n"
+	"\tbit<32> port\n"
+	"}\n"
+	"header ip6 instanceof ip6_h\n"
+	"metadata instanceof md_t\n"
+	"action swap args none {\n"
+	"\tmov h.ip6.src h.ip6.dst\n"
+	"\treturn\n"
+	"}\n"
+	"table by_dst {\n"
+	"\tkey {\n"
+	"\t\th.ip6.dst exact\n"
+	"\t}\n"
+	"\tactions {\n"
+	"\t\tswap\n"
+	"\t}\n"
+	"\tdefault_action swap args none\n"
+	"\tsize 64\n"
+	"}\n"
+	"apply {\n"
+	"\trx m.port\n"
+	"\textract h.ip6\n"
+	"\ttable by_dst\n"
+	"\temit h.ip6\n"
+	"\ttx m.port\n"
+	"}\n";
+
+static void test_wide_fields(void **state)
+{
+	struct rte_swx_pipeline *p = pipeline_new();
+	struct ipdk_err err = { 0 };
+
+	(void)state;
+	if (ipdk_dpdk_spec_load_text(p, wide_spec, "wide", &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(rte_swx_pipeline_build(p), 0);
+	rte_swx_pipeline_free(p);
+}
+
 /* ---- Broken specs ------------------------------------------------------------ */
 
 #define HDR \
@@ -281,6 +327,8 @@ static const struct bad_spec bad_specs[] = {
 	  "\ttx m.port\n}\n", 13, "unknown header in \"h.ip\"" },
 	{ "t. outside an action", HDR "apply {\n\trx m.port\n\tmov m.port t.x\n"
 	  "\ttx m.port\n}\n", 13, "exist only inside actions" },
+	{ "operand neither field nor number", HDR "apply {\n\trx m.port\n\ttx mport\n}\n",
+	  13, "tx: bad operand \"mport\"" },
 	{ "wrong operand count", HDR "apply {\n\trx m.port\n\tmov m.port\n\ttx m.port\n}\n", 13,
 	  "mov takes 2 operands, not 1" },
 	{ "instruction in the wrong place", HDR "apply {\n\trx m.port\n\treturn\n}\n", 13,
@@ -291,6 +339,16 @@ static const struct bad_spec bad_specs[] = {
 	  "with spaces around the colon" },
 	{ "apply not starting with rx", HDR "apply {\n\tmov m.port 0\n\ttx m.port\n}\n", 12,
 	  "first instruction must be rx" },
+	{ "apply not ending in tx or drop", HDR "apply {\n\trx m.port\n\ttx m.port\n"
+	  "\tmov m.port 0\n}\n", 14, "last instruction must be tx or drop, not mov" },
+	{ "wide field in arithmetic", "struct ip6_h {\n\tbit<128> src\n\tbit<128> dst\n}\n"
+	  "struct md_t {\n\tbit<32> port\n}\nheader ip6 instanceof ip6_h\n"
+	  "metadata instanceof md_t\napply {\n\trx m.port\n\tadd h.ip6.src 1\n"
+	  "\ttx m.port\n}\n", 12, "add: h.ip6.src is 128 bits wide" },
+	{ "wide field moved into a narrow one", "struct ip6_h {\n\tbit<128> src\n}\n"
+	  "struct md_t {\n\tbit<32> port\n}\nheader ip6 instanceof ip6_h\n"
+	  "metadata instanceof md_t\napply {\n\trx m.port\n\tmov m.port h.ip6.src\n"
+	  "\ttx m.port\n}\n", 11, "mov: h.ip6.src is 128 bits wide, so the other operand" },
 	{ "bad number in size", HDR ACTION_FWD
 	  "table t {\n\tactions {\n\t\tfwd\n\t}\n\tdefault_action fwd args none\n"
 	  "\tsize 10k\n}\n" APPLY, 19, "bad number \"10k\" in size" },
@@ -418,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_dpdk_examples),
 		cmocka_unit_test(test_own_spec),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_wide_fields),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_bad_file_then_good),
 		cmocka_unit_test(test_truncations),
