@@ -1,0 +1,96 @@
+/*
+ * What the port core (port.c) and the port types (port_<type>.c) share and no
+ * one else sees: the port object, the ops table each type fills in, and the
+ * helpers more than one type needs (SWX port type registration, ethdev
+ * set-up for the vdev-backed types, kernel netdev flags and MTU).
+ */
+#ifndef IPDK_PORT_PRIV_H
+#define IPDK_PORT_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipdk/err.h"
+#include "ipdk/target_dpdk.h"
+
+struct rte_ring;
+struct rte_swx_port_in_ops;
+struct rte_swx_port_out_ops;
+
+/* One port type. create() sees a port whose cfg has its defaults filled in and
+ * whose priv (priv_size bytes) is zeroed; it undoes its own work on failure.
+ * destroy() is only called after a successful create(). */
+struct ipdk_port_ops {
+	const char *name;
+	size_t priv_size;
+	int (*create)(struct ipdk_port *port, struct ipdk_err *err);
+	int (*attach)(struct ipdk_port *port, struct rte_swx_pipeline *p, uint32_t id,
+		      struct ipdk_err *err);
+	void (*destroy)(struct ipdk_port *port);
+	/* Optional: RING ports hand their rings to tests and benchmarks. */
+	struct rte_ring *(*ring)(const struct ipdk_port *port, bool to_pipeline);
+};
+
+struct ipdk_port {
+	struct ipdk_port_cfg cfg;          /* as created, defaults filled in */
+	const struct ipdk_port_ops *ops;
+	const char *backend;               /* set by create(), see ipdk_port_backend() */
+	struct ipdk_port *next;            /* list of live ports, see port.c */
+	void *priv;                        /* the type's own state */
+};
+
+extern const struct ipdk_port_ops ipdk_port_tap_ops;
+extern const struct ipdk_port_ops ipdk_port_link_ops;
+extern const struct ipdk_port_ops ipdk_port_vhost_ops;
+extern const struct ipdk_port_ops ipdk_port_ring_ops;
+extern const struct ipdk_port_ops ipdk_port_pcap_ops;
+
+/* Registers an SWX input/output port type on p; an existing registration of
+ * the same name is fine (several ports, and the pipeline builder, share types). */
+int ipdk_port_swx_in_type(struct rte_swx_pipeline *p, const char *name,
+			  struct rte_swx_port_in_ops *ops, struct ipdk_err *err);
+int ipdk_port_swx_out_type(struct rte_swx_pipeline *p, const char *name,
+			   struct rte_swx_port_out_ops *ops, struct ipdk_err *err);
+
+/* Configures input port id of p as SWX type in_type (registered with in_ops on
+ * first use) and output port id as out_type, naming port in errors. */
+int ipdk_port_swx_config(struct ipdk_port *port, struct rte_swx_pipeline *p, uint32_t id,
+			 const char *in_type, struct rte_swx_port_in_ops *in_ops, void *in_args,
+			 const char *out_type, struct rte_swx_port_out_ops *out_ops,
+			 void *out_args, struct ipdk_err *err);
+
+/* SWX input ports reading rings ("ipdk_ring", params: struct
+ * rte_swx_port_ring_reader_params) and ethdev queues ("ipdk_ethdev", params:
+ * struct rte_swx_port_ethdev_reader_params). DPDK 22.11's own readers free,
+ * when the pipeline is freed, buffers they have already handed to it (a
+ * double free that corrupts the pool); these free only what they still hold. */
+extern struct rte_swx_port_in_ops ipdk_port_ring_reader_ops;
+extern struct rte_swx_port_in_ops ipdk_port_ethdev_reader_ops;
+
+/* Gives the next unique ethdev name for driver, e.g. "net_af_xdp_ipdk3". */
+void ipdk_port_vdev_name(char *buf, size_t size, const char *driver);
+
+/* Creates vdev name with args, configures one queue pair receiving into pool
+ * (NULL: the shared pool), turns promiscuous mode on when promisc and starts
+ * it. Undoes everything on failure. */
+int ipdk_port_ethdev_start(struct ipdk_port *port, const char *name, const char *args,
+			   struct rte_mempool *pool, bool promisc, struct ipdk_err *err);
+
+/* Stops, closes and removes a vdev made by ipdk_port_ethdev_start(). */
+void ipdk_port_ethdev_stop(const char *name);
+
+/* Attaches ethdev name's queue 0 as port id of p ("ethdev" SWX ports). */
+int ipdk_port_ethdev_attach(struct ipdk_port *port, struct rte_swx_pipeline *p,
+			    uint32_t id, const char *name, struct ipdk_err *err);
+
+/* Kernel netdev flags (IFF_*) and MTU through ioctl; negative errno on failure. */
+int ipdk_netdev_get_flags(const char *ifname, unsigned int *flags);
+int ipdk_netdev_set_flags(const char *ifname, unsigned int flags);
+int ipdk_netdev_get_mtu(const char *ifname, unsigned int *mtu);
+int ipdk_netdev_set_mtu(const char *ifname, unsigned int mtu);
+
+/* Checks a netdev name: non-empty, shorter than IFNAMSIZ, none of / : , = or space. */
+int ipdk_netdev_name_check(const struct ipdk_port *port, const char *ifname,
+			   struct ipdk_err *err);
+
+#endif
