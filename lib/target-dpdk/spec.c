@@ -110,6 +110,7 @@ struct sp_field {
 	const char *name;
 	uint32_t n_bits;
 	uint32_t line;
+	bool varbit;
 };
 
 struct sp_struct {
@@ -171,6 +172,7 @@ struct sp_table {
 	bool def_const;
 	uint32_t def_line;
 	const char *hash, *type, *pragma;
+	uint32_t hash_line;
 	uint32_t size;
 	/* selector */
 	const char *group_id, *member_id;
@@ -201,6 +203,7 @@ struct sp_extobj {
 struct spec {
 	const char *name;
 	struct ipdk_err *err;
+	struct rte_swx_pipeline *p;
 	struct arena_chunk *arena;
 
 	/* Reader state: the text is an arena copy that tokens point into. */
@@ -474,6 +477,7 @@ static int parse_struct(struct spec *sp)
 		rc = parse_field_type(sp, st, sp->tok[0], &f.n_bits, &varbit);
 		if (rc)
 			return rc;
+		f.varbit = varbit;
 		rc = check_name(sp, what, sp->tok[1]);
 		if (rc)
 			return rc;
@@ -840,8 +844,10 @@ static int parse_table_stmt(struct spec *sp, struct sp_table *t, const char *wha
 		return parse_actions_list(sp, t, what);
 	if ((tbl || lrn) && !strcmp(kw, "default_action"))
 		return parse_default_action(sp, t, what);
-	if ((tbl || lrn) && !strcmp(kw, "hash"))
+	if ((tbl || lrn) && !strcmp(kw, "hash")) {
+		t->hash_line = sp->line;
 		return parse_word_stmt(sp, what, &t->hash);
+	}
 	if ((tbl || lrn) && !strcmp(kw, "size"))
 		return parse_u32_stmt(sp, what, &t->size, lrn);
 	if (tbl && !strcmp(kw, "instanceof"))
@@ -996,6 +1002,17 @@ static struct sp_extobj *find_extobj(struct spec *sp, const char *name)
 		if (!strcmp(sp->extobjs.v[i]->name, name))
 			return sp->extobjs.v[i];
 	return NULL;
+}
+
+/* DPDK has no call to look a hash function up. Registering a name without a
+ * function answers -EEXIST for a known name and -EINVAL for an unknown one,
+ * registering nothing; jhash, which DPDK always has, shows whether this DPDK
+ * answers so, and if it does not we leave the check to DPDK. */
+static bool hash_func_unknown(struct spec *sp, const char *name)
+{
+	if (!sp->p || rte_swx_pipeline_hash_func_register(sp->p, "jhash", NULL) != -EEXIST)
+		return false;
+	return rte_swx_pipeline_hash_func_register(sp->p, name, NULL) == -EINVAL;
 }
 
 static const struct sp_field *find_field(const struct sp_struct *st, const char *name)
@@ -1287,8 +1304,11 @@ static int check_named_arg(struct spec *sp, const struct code_ctx *cx, const str
 					cx->what, op, name);
 		break;
 	case A_HASHFUNC:
-		/* Hash functions are registered by DPDK and by the caller: only
-		 * DPDK knows the list. */
+		if (hash_func_unknown(sp, name))
+			return spec_err(sp, in->line, -ENOENT,
+					"%s: %s: unknown hash function \"%s\"", cx->what, op,
+					name);
+		break;
 	case A_NONE:
 		break;
 	}
@@ -1337,15 +1357,82 @@ static int check_wide_fields(struct spec *sp, const struct code_ctx *cx, const s
 	return 0;
 }
 
+/* The header (and field, if any) of an h. reference already checked. */
+static const struct sp_header *ref_header(struct spec *sp, const char *ref,
+					  const struct sp_field **field)
+{
+	const char *dot = strchr(ref + 2, '.');
+	size_t len = dot ? (size_t)(dot - (ref + 2)) : strlen(ref + 2);
+
+	*field = NULL;
+	for (uint32_t i = 0; i < sp->headers.n; i++) {
+		const struct sp_header *h = sp->headers.v[i];
+
+		if (strlen(h->name) == len && !strncmp(h->name, ref + 2, len)) {
+			if (dot)
+				*field = find_field(h->st, dot + 1);
+			return h;
+		}
+	}
+	return NULL;
+}
+
+/* Variable-size headers: DPDK extracts them only with an explicit size,
+ * cannot look ahead at them or checksum them whole, and never lets an
+ * instruction touch the varbit field itself. */
+static int check_varbit(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
+			const struct op_info *op, uint32_t first, uint32_t n_ops)
+{
+	bool extract = !strcmp(op->name, "extract");
+
+	for (uint32_t i = 0; i < n_ops; i++) {
+		const char *ref = in->tok[first + i];
+		const struct sp_field *f;
+		const struct sp_header *h;
+
+		if (strncmp(ref, "h.", 2) || !(h = ref_header(sp, ref, &f)))
+			continue;
+		if (f && f->varbit)
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: %s: %s is a varbit field, which instructions cannot "
+					"use", cx->what, op->name, ref);
+		if (f || i)
+			continue;
+		if (extract && h->st->varbit && n_ops != 2)
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: header %s has a varbit field, so extract needs its "
+					"size: extract %s m.SIZE", cx->what, h->name, ref);
+		if (extract && !h->st->varbit && n_ops == 2)
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: header %s has no varbit field, so extract takes no "
+					"size", cx->what, h->name);
+		if (h->st->varbit && !strcmp(op->name, "lookahead"))
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: lookahead cannot use header %s, which has a varbit "
+					"field", cx->what, h->name);
+	}
+	if ((!strcmp(op->name, "ckadd") || !strcmp(op->name, "cksub")) && n_ops == 2 &&
+	    !strncmp(in->tok[first + 1], "h.", 2)) {
+		const struct sp_field *f;
+		const struct sp_header *h = ref_header(sp, in->tok[first + 1], &f);
+
+		if (h && !f && h->st->varbit)
+			return spec_err(sp, in->line, -EINVAL,
+					"%s: %s cannot sum header %s, which has a varbit field",
+					cx->what, op->name, h->name);
+	}
+	return 0;
+}
+
 static int check_operands(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
 			  const struct op_info *op, uint32_t first, uint32_t n_ops)
 {
 	uint32_t bits[RTE_SWX_INSTRUCTION_TOKENS_MAX] = { 0 };
+	int rc;
 
 	for (uint32_t i = 0; i < n_ops; i++) {
 		const char *arg = in->tok[first + i];
 		enum op_arg kind = i < 2 ? op->arg[i] : A_NONE;
-		int rc;
 
 		if (kind != A_NONE)
 			rc = check_named_arg(sp, cx, in, op->name, kind, arg);
@@ -1361,6 +1448,9 @@ static int check_operands(struct spec *sp, const struct code_ctx *cx, const stru
 		if (rc)
 			return rc;
 	}
+	rc = check_varbit(sp, cx, in, op, first, n_ops);
+	if (rc)
+		return rc;
 	return check_wide_fields(sp, cx, in, op, first, n_ops, bits);
 }
 
@@ -1689,6 +1779,9 @@ static int check_tables(struct spec *sp)
 				rc = spec_err(sp, t->line, -EINVAL, "%s: no timeout block", what);
 			if (!rc)
 				rc = check_table_actions(sp, t, what);
+			if (!rc && t->hash && hash_func_unknown(sp, t->hash))
+				rc = spec_err(sp, t->hash_line, -ENOENT,
+					      "%s: unknown hash function \"%s\"", what, t->hash);
 		}
 		if (rc)
 			return rc;
@@ -1987,7 +2080,7 @@ static int config_all(struct spec *sp, struct rte_swx_pipeline *p)
 static int spec_load(struct rte_swx_pipeline *p, const char *text, size_t len, const char *name,
 		     struct ipdk_err *err)
 {
-	struct spec sp = { .name = name, .err = err };
+	struct spec sp = { .name = name, .err = err, .p = p };
 	char *copy, *nul;
 	int rc;
 

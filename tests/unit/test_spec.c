@@ -349,6 +349,19 @@ static const struct bad_spec bad_specs[] = {
 	  "struct md_t {\n\tbit<32> port\n}\nheader ip6 instanceof ip6_h\n"
 	  "metadata instanceof md_t\napply {\n\trx m.port\n\tmov m.port h.ip6.src\n"
 	  "\ttx m.port\n}\n", 11, "mov: h.ip6.src is 128 bits wide, so the other operand" },
+	{ "unknown hash function in table", HDR ACTION_FWD
+	  "table t {\n\tkey {\n\t\tm.port exact\n\t}\n\tactions {\n\t\tfwd\n\t}\n"
+	  "\tdefault_action fwd args none\n\thash jhsah\n}\n" APPLY, 22,
+	  "table t: unknown hash function \"jhsah\"" },
+	{ "unknown hash function in instruction", HDR "apply {\n\trx m.port\n"
+	  "\thash crc23 m.port m.port m.port\n\ttx m.port\n}\n", 13,
+	  "hash: unknown hash function \"crc23\"" },
+	{ "varbit header extracted without size", "struct v_h {\n\tbit<8> a\n"
+	  "\tvarbit<64> opt\n}\nstruct md_t {\n\tbit<32> port\n}\nheader v instanceof v_h\n"
+	  "metadata instanceof md_t\napply {\n\trx m.port\n\textract h.v\n\ttx m.port\n}\n",
+	  12, "extract needs its size" },
+	{ "fixed header extracted with a size", HDR "apply {\n\trx m.port\n"
+	  "\textract h.eth m.port\n\ttx m.port\n}\n", 13, "extract takes no size" },
 	{ "bad number in size", HDR ACTION_FWD
 	  "table t {\n\tactions {\n\t\tfwd\n\t}\n\tdefault_action fwd args none\n"
 	  "\tsize 10k\n}\n" APPLY, 19, "bad number \"10k\" in size" },
