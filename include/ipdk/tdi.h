@@ -327,4 +327,9 @@ extern const struct tdi_target_ops ipdk_dpdk_tdi_ops;
 /* Makes the DPDK target context for a built pipeline (freed by ops->close). */
 void *ipdk_dpdk_tdi_ctx(struct ipdk_dpdk_pipeline *pl);
 
+/* Like ipdk_dpdk_tdi_ctx(), and names key fields after the key blocks of the
+ * pipeline's spec text (SWX does not report field names; without the spec
+ * they are "key1", "key2", ...). spec_text may be NULL. */
+void *ipdk_dpdk_tdi_ctx_spec(struct ipdk_dpdk_pipeline *pl, const char *spec_text);
+
 #endif
