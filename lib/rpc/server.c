@@ -310,7 +310,6 @@ static void accept_done(struct rpc_tag *tag, bool ok)
 	struct rpc_accept_slot *slot = rpc_container_of(tag, struct rpc_accept_slot, tag);
 	struct ipdk_rpc_server *srv = slot->srv;
 	char *name;
-	bool stopping;
 
 	if (ok) {
 		pthread_mutex_lock(&srv->lock);
@@ -324,11 +323,12 @@ static void accept_done(struct rpc_tag *tag, bool ok)
 	}
 	grpc_call_details_destroy(&slot->details);
 	grpc_metadata_array_destroy(&slot->metadata);
+	/* Re-arming under the lock orders it before a concurrent stop's
+	 * shutdown: a request on a destroyed server would be fatal. */
 	pthread_mutex_lock(&srv->lock);
-	stopping = srv->stopping;
-	pthread_mutex_unlock(&srv->lock);
-	if (ok && !stopping)
+	if (ok && !srv->stopping)
 		slot_arm(slot);
+	pthread_mutex_unlock(&srv->lock);
 }
 
 void rpc_server_call_ended(struct ipdk_rpc_server *srv)

@@ -93,6 +93,7 @@ class Server:
         return self.proc.poll() is None
 
     def stop(self):
+        """Stops the server; returns its exit status (0 after a clean SIGTERM)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -101,7 +102,17 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
         self.proc.stdout.close()
+        self.final_log = self.stderr()
         self.log.close()
+        return self.proc.returncode
+
+    def stop_clean(self):
+        """Stops the server and fails the test unless it exited cleanly (this
+        also catches sanitizer reports when the server is built with them)."""
+        rc = self.stop()
+        assert rc == 0, self.final_log
+        assert 'Sanitizer' not in self.final_log, self.final_log
+        assert 'runtime error' not in self.final_log, self.final_log
 
 
 @pytest.fixture(scope='module')
@@ -125,7 +136,7 @@ def certs():
 def server():
     s = Server('--security', 'insecure')
     yield s
-    s.stop()
+    s.stop_clean()
 
 
 @pytest.fixture
@@ -277,7 +288,7 @@ def test_max_message_size_is_configurable():
         assert echo.say(pb.EchoRequest(text='after'), timeout=5).text == 'after'
         ch.close()
     finally:
-        s.stop()
+        s.stop_clean()
 
 
 # ---- peers that go away, back-pressure, shutdown ----
@@ -368,9 +379,10 @@ def test_sigterm_with_open_streams_stops_quickly():
         hold.set()
     elapsed = time.monotonic() - t0
     out = s.proc.stdout.read()
-    log = s.stderr()
-    s.stop()
+    assert s.stop() == 0
+    log = s.final_log
     assert rc == 0, log
+    assert 'Sanitizer' not in log, log
     assert 'STOPPED' in out
     assert elapsed < 3.0
     for call in (forever, chat):
@@ -404,7 +416,7 @@ def refused(channel):
 def mtls_server(certs):
     s = Server('--security', 'mtls', '--certs', certs['good']['dir'])
     yield s
-    s.stop()
+    s.stop_clean()
 
 
 def test_mtls_client_with_ca_cert_works(certs, mtls_server):
@@ -455,7 +467,7 @@ def test_server_only_tls(certs):
         ch.close()
         assert refused(grpc.insecure_channel(s.target))
     finally:
-        s.stop()
+        s.stop_clean()
 
 
 def test_tls_server_needs_its_certificate(tmp_path):
