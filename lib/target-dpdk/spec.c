@@ -1424,6 +1424,44 @@ static int check_varbit(struct spec *sp, const struct code_ctx *cx, const struct
 	return 0;
 }
 
+static bool is_header_only_ref(const char *ref)
+{
+	return !strncmp(ref, "h.", 2) && !strchr(ref + 2, '.');
+}
+
+/* Destinations must be writable fields: not numbers, not action arguments
+ * (t.), not whole headers; rx writes only metadata, and only ckadd may read a
+ * whole header. */
+static int check_writable(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
+			  const struct op_info *op, uint32_t first, uint32_t n_ops)
+{
+	static const char *const alu[] = {
+		"mov", "add", "sub", "ckadd", "cksub", "and", "or", "xor", "shl", "shr",
+	};
+	const char *dst = n_ops ? in->tok[first] : NULL;
+	bool is_alu = false;
+
+	if (!dst)
+		return 0;
+	if (!strcmp(op->name, "rx") && strncmp(dst, "m.", 2))
+		return spec_err(sp, in->line, -EINVAL,
+				"%s: rx: the input port goes into a metadata field (m.NAME), "
+				"not \"%s\"", cx->what, dst);
+	for (size_t i = 0; i < sizeof(alu) / sizeof(alu[0]); i++)
+		is_alu |= !strcmp(op->name, alu[i]);
+	if (!is_alu || n_ops != 2)
+		return 0;
+	if (!is_field_ref(dst) || !strncmp(dst, "t.", 2) || is_header_only_ref(dst))
+		return spec_err(sp, in->line, -EINVAL,
+				"%s: %s: cannot write to \"%s\" (the destination must be an "
+				"h., m., e. or f. field)", cx->what, op->name, dst);
+	if (strcmp(op->name, "ckadd") && is_header_only_ref(in->tok[first + 1]))
+		return spec_err(sp, in->line, -EINVAL,
+				"%s: %s: \"%s\" is a whole header; only ckadd takes one",
+				cx->what, op->name, in->tok[first + 1]);
+	return 0;
+}
+
 static int check_operands(struct spec *sp, const struct code_ctx *cx, const struct sp_instr *in,
 			  const struct op_info *op, uint32_t first, uint32_t n_ops)
 {
@@ -1448,7 +1486,9 @@ static int check_operands(struct spec *sp, const struct code_ctx *cx, const stru
 		if (rc)
 			return rc;
 	}
-	rc = check_varbit(sp, cx, in, op, first, n_ops);
+	rc = check_writable(sp, cx, in, op, first, n_ops);
+	if (!rc)
+		rc = check_varbit(sp, cx, in, op, first, n_ops);
 	if (rc)
 		return rc;
 	return check_wide_fields(sp, cx, in, op, first, n_ops, bits);

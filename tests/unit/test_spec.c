@@ -362,6 +362,10 @@ static const struct bad_spec bad_specs[] = {
 	  12, "extract needs its size" },
 	{ "fixed header extracted with a size", HDR "apply {\n\trx m.port\n"
 	  "\textract h.eth m.port\n\ttx m.port\n}\n", 13, "extract takes no size" },
+	{ "write to a number", HDR "apply {\n\trx m.port\n\tmov 5 m.port\n\ttx m.port\n}\n",
+	  13, "mov: cannot write to \"5\"" },
+	{ "rx into a header field", HDR "apply {\n\trx h.eth.type\n\ttx m.port\n}\n", 12,
+	  "rx: the input port goes into a metadata field" },
 	{ "bad number in size", HDR ACTION_FWD
 	  "table t {\n\tactions {\n\t\tfwd\n\t}\n\tdefault_action fwd args none\n"
 	  "\tsize 10k\n}\n" APPLY, 19, "bad number \"10k\" in size" },
