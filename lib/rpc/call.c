@@ -476,7 +476,8 @@ static int call_set_status(struct ipdk_rpc_call *call, enum ipdk_rpc_code code,
 		return ret;
 	}
 	call->finishing = true;
-	call->code = code;
+	/* gRPC clients reject codes outside the defined set; report those as UNKNOWN. */
+	call->code = (unsigned int)code > IPDK_RPC_UNAUTHENTICATED ? IPDK_RPC_UNKNOWN : code;
 	call->status_msg = grpc_slice_from_copied_string(message);
 	if (trailer) {
 		call->trailer.key = grpc_slice_from_static_string(STATUS_DETAILS_KEY);
@@ -509,6 +510,8 @@ int ipdk_rpc_finish_details(struct ipdk_rpc_call *call, enum ipdk_rpc_code code,
 
 	if (!message)
 		message = "";
+	if ((unsigned int)code > IPDK_RPC_UNAUTHENTICATED)
+		code = IPDK_RPC_UNKNOWN;
 	if (code == IPDK_RPC_OK)
 		return call_set_status(call, code, message, NULL);
 	if (rpc_status_pack(code, message, details, n_details, &trailer) < 0)

@@ -260,6 +260,14 @@ def test_error_details_decode_as_google_rpc_status(echo):
     assert detail.text == 'table ipv4_host: no entry for 10.0.0.1'
 
 
+def test_out_of_range_status_code_becomes_unknown(echo):
+    with pytest.raises(grpc.RpcError) as e:
+        echo.say(pb.EchoRequest(fail_code=99, fail_message='odd'), timeout=3)
+    assert e.value.code() == grpc.StatusCode.UNKNOWN
+    blobs = [v for k, v in e.value.trailing_metadata() if k == 'grpc-status-details-bin']
+    assert status_pb2.Status.FromString(blobs[0]).code == grpc.StatusCode.UNKNOWN.value[0]
+
+
 def test_error_from_deferred_handler(echo):
     with pytest.raises(grpc.RpcError) as e:
         echo.say(pb.EchoRequest(fail_code=grpc.StatusCode.ALREADY_EXISTS.value[0],
