@@ -218,11 +218,15 @@ static void link_destroy(struct ipdk_port *port)
 	struct link_priv *lp = port->priv;
 
 	ipdk_port_ethdev_stop(lp->vdev);
-	/* Buffers of this pool may still sit in other ports' queues or rings;
-	 * destroy runs once no pipeline uses the port, and the pipeline's own
-	 * writers have flushed by then. */
-	rte_mempool_free(lp->xdp_pool);
 	link_restore(port);
+	/* The AF_XDP driver never takes back the buffers it parked in the
+	 * kernel's fill and completion queues, so the pool never looks idle;
+	 * with the socket closed the kernel holds none of them any more. What
+	 * the pipeline forwarded was copied or freed by the other ports' writers,
+	 * except frames waiting in a RING port's from_pipeline ring: their reader
+	 * must drain it before this port goes. */
+	rte_mempool_free(lp->xdp_pool);
+	lp->xdp_pool = NULL;
 }
 
 const struct ipdk_port_ops ipdk_port_link_ops = {

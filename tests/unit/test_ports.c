@@ -428,10 +428,16 @@ static void link_lifecycle(struct fx *f, enum ipdk_link_mode mode)
 	unsigned int flags, mtu, flags0, mtu0;
 
 	veth_add(f);
+	memset(&cfg, 0, sizeof(cfg));
+	if (mode == IPDK_LINK_AF_PACKET) {
+		/* A netdev that is down, and an MTU to set: both are changed for
+		 * the port's life and put back afterwards. */
+		assert_int_equal(run("ip link set %s down", f->veth_a), 0);
+		cfg.mtu = 1400;
+	}
 	assert_true(netdev_info(f->veth_a, &flags0, &mtu0));
 	assert_false(flags0 & IFF_PROMISC);
 
-	memset(&cfg, 0, sizeof(cfg));
 	uniq(cfg.name, sizeof(cfg.name), "link");
 	cfg.type = IPDK_PORT_LINK;
 	cfg.link_mode = mode;
@@ -443,6 +449,8 @@ static void link_lifecycle(struct fx *f, enum ipdk_link_mode mode)
 		assert_string_equal(ipdk_port_backend(port), mode_name(mode));
 	assert_true(netdev_info(f->veth_a, &flags, &mtu));
 	assert_true(flags & IFF_PROMISC);
+	assert_true(flags & IFF_UP);
+	assert_int_equal(mtu, cfg.mtu ? cfg.mtu : mtu0);
 
 	/* The netdev outlives the port and is left as it was. */
 	ipdk_port_destroy(f->ports[--f->n_ports]);
@@ -578,6 +586,26 @@ static void test_vhost(void **state)
 	f->n_ports = 1;
 	assert_int_equal(stat(path, &sb), -1);
 	assert_int_equal(errno, ENOENT);
+}
+
+/* A client port connects to a socket QEMU will offer: it must come up with
+ * nothing listening yet and keep trying in the background. */
+static void test_vhost_client(void **state)
+{
+	struct fx *f = *state;
+	struct ipdk_port_cfg cfg;
+	struct ipdk_port *port;
+	struct stat sb;
+	const char *path = file_add(f, "qemu.sock");
+
+	memset(&cfg, 0, sizeof(cfg));
+	uniq(cfg.name, sizeof(cfg.name), "vhostc");
+	cfg.type = IPDK_PORT_VHOST;
+	cfg.vhost_client = true;
+	snprintf(cfg.path, sizeof(cfg.path), "%s", path);
+	port = port_add(f, &cfg);
+	assert_string_equal(ipdk_port_backend(port), "vhost-user");
+	assert_int_equal(stat(path, &sb), -1);
 }
 
 static void test_vhost_stale_socket(void **state)
@@ -759,6 +787,36 @@ static void test_pcap_bad_file(void **state)
 	assert_non_null(strstr(err.msg, cfg.name));
 }
 
+/* ---- the shared pool after all of the above ------------------------------- */
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs last: every buffer the ports and pipelines above took from the shared
+ * pool is back, and none was returned twice (a twice-freed buffer would be
+ * handed out twice by the allocation below). */
+static void test_pool_intact(void **state)
+{
+	struct rte_mempool *pool = ipdk_dpdk_mempool();
+	unsigned int n = pool->size, i;
+	struct rte_mbuf **all = calloc(n, sizeof(*all));
+
+	(void)state;
+	assert_non_null(all);
+	assert_int_equal(rte_mempool_in_use_count(pool), 0);
+	assert_int_equal(rte_pktmbuf_alloc_bulk(pool, all, n), 0);
+	qsort(all, n, sizeof(*all), ptr_cmp);
+	for (i = 1; i < n && all[i] != all[i - 1]; i++)
+		;
+	rte_pktmbuf_free_bulk(all, n);
+	free(all);
+	assert_int_equal(i, n);
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 static int group_setup(void **state)
@@ -797,10 +855,12 @@ int main(void)
 		T(test_datapath_af_packet),
 		T(test_datapath_auto),
 		T(test_vhost),
+		T(test_vhost_client),
 		T(test_vhost_stale_socket),
 		T(test_ring_datapath),
 		T(test_pcap_datapath),
 		T(test_pcap_bad_file),
+		T(test_pool_intact),
 	};
 
 	if (geteuid() != 0) {
