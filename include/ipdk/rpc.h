@@ -138,7 +138,7 @@ int ipdk_rpc_server_port(const struct ipdk_rpc_server *srv);
 void ipdk_rpc_server_stats(struct ipdk_rpc_server *srv, uint64_t *active,
 			   uint64_t *total);
 
-/* Stops accepting calls, cancels the open ones and joins the workers; idempotent. */
+/* Stops accepting calls, cancels the open ones and joins the workers; idempotent, never from a callback. */
 void ipdk_rpc_server_stop(struct ipdk_rpc_server *srv);
 
 /* Stops the server if needed and frees it; srv may be NULL. */
