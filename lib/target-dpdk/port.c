@@ -183,7 +183,8 @@ int ipdk_port_create(const struct ipdk_port_cfg *cfg, struct ipdk_port **out,
 	if (rc)
 		goto fail;
 
-	IPDK_LOG_INFO("port %s: created (%s, %s)", port->cfg.name, ops->name, port->backend);
+	/* The types log what they made at info level; this line adds nothing new. */
+	IPDK_LOG_DEBUG("port %s: created (%s, %s)", port->cfg.name, ops->name, port->backend);
 	*out = port;
 	return 0;
 fail:

@@ -173,10 +173,10 @@ static int pcap_create(struct ipdk_port *port, struct ipdk_err *err)
 			return rc;
 	}
 	port->backend = pp->n_pkts ? "pcap" : "pcap (no input)";
-	IPDK_LOG_DEBUG("port %s: %u frames from %s, %u times, to %s", port->cfg.name,
-		       pp->n_pkts, port->cfg.path[0] ? port->cfg.path : "nowhere",
-		       port->cfg.pcap_loops ? port->cfg.pcap_loops : 1,
-		       port->cfg.path_out[0] ? port->cfg.path_out : "nowhere");
+	IPDK_LOG_INFO("port %s: %u frames from %s, %u times, to %s", port->cfg.name,
+		      pp->n_pkts, port->cfg.path[0] ? port->cfg.path : "nowhere",
+		      port->cfg.pcap_loops ? port->cfg.pcap_loops : 1,
+		      port->cfg.path_out[0] ? port->cfg.path_out : "nowhere");
 	return 0;
 }
 

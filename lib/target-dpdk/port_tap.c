@@ -97,8 +97,8 @@ static int tap_create(struct ipdk_port *port, struct ipdk_err *err)
 		goto fail;
 	}
 	port->backend = "fd";
-	IPDK_LOG_DEBUG("port %s: TAP netdev %s up, MTU %u", port->cfg.name, ifname,
-		       port->cfg.mtu);
+	IPDK_LOG_INFO("port %s: TAP netdev %s up, MTU %u", port->cfg.name, ifname,
+		      port->cfg.mtu);
 	return 0;
 fail:
 	close(tp->fd);
