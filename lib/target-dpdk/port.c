@@ -3,8 +3,9 @@
  * keeps the list of live ports (names and vhost socket paths are unique), and
  * hands the type-specific work to the port type's ops table (port_<type>.c).
  * It also holds the helpers several types share: registering SWX port types
- * on a pipeline, bringing a vdev-backed ethdev up and down, and reading or
- * changing a kernel netdev's flags and MTU.
+ * on a pipeline, the pipeline's input readers for rings and ethdevs, bringing
+ * a vdev-backed ethdev up and down, and reading or changing a kernel netdev's
+ * flags and MTU.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -21,8 +22,8 @@
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_swx_pipeline.h>
 #include <rte_ring.h>
+#include <rte_swx_pipeline.h>
 #include <rte_swx_port_ethdev.h>
 #include <rte_swx_port_ring.h>
 
