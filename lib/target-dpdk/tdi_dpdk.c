@@ -824,10 +824,8 @@ static int dpdk_table_stats(void *ctx, uint32_t table_id, struct tdi_table_stats
 	struct dctx *c = ctx;
 	struct dtable *t = &c->tables[table_id];
 	uint64_t *per_action = calloc(c->info.n_actions + 1, sizeof(uint64_t));
-	const struct tdi_table_info *ti = NULL;
 	int rc;
 
-	(void)ti;
 	if (!per_action)
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
 	if (t->kind == TDI_TABLE_MATCH) {
