@@ -5,6 +5,9 @@
  * buffer pool that every port and pipeline shares.
  */
 #include <errno.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +26,7 @@
 
 static bool env_ready;
 static struct rte_mempool *env_pool;
+static char env_runtime_dir[PATH_MAX];
 
 int ipdk_dpdk_env_init(const struct ipdk_dpdk_env_cfg *cfg, struct ipdk_err *err)
 {
@@ -78,6 +82,7 @@ int ipdk_dpdk_env_init(const struct ipdk_dpdk_env_cfg *cfg, struct ipdk_err *err
 				    "cannot create a pool of %u packet buffers: %s", n_mbufs,
 				    rte_strerror(rte_errno));
 	}
+	snprintf(env_runtime_dir, sizeof(env_runtime_dir), "%s", rte_eal_get_runtime_dir());
 	env_ready = true;
 	IPDK_LOG_DEBUG("DPDK ready (%s, %u MiB, %u buffers)",
 		       cfg->hugepages ? "hugepages" : "no hugepages",
@@ -95,6 +100,13 @@ struct rte_mempool *ipdk_dpdk_mempool(void)
 	return env_pool;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	remove(path);
+	return 0;
+}
+
 void ipdk_dpdk_env_fini(void)
 {
 	if (!env_ready)
@@ -102,4 +114,8 @@ void ipdk_dpdk_env_fini(void)
 	env_ready = false;
 	rte_eal_cleanup();
 	env_pool = NULL;
+	/* Without hugepages EAL still keeps a runtime directory per file prefix;
+	 * each process has its own prefix, so remove it rather than pile them up. */
+	if (env_runtime_dir[0])
+		nftw(env_runtime_dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 }

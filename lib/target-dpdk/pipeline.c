@@ -15,7 +15,8 @@
 #include <rte_swx_ctl.h>
 #include <rte_swx_pipeline.h>
 #include <rte_swx_port_ring.h>
-#include <rte_swx_port_source_sink.h>
+#include <rte_mbuf.h>
+#include <rte_swx_port.h>
 
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
@@ -43,21 +44,74 @@ static uint32_t pow2_at_least(uint32_t n)
 	return v;
 }
 
+/* The drop port: frees what the pipeline drops and counts it. DPDK's own
+ * sink port does not count, and dropped packets are worth seeing. */
+struct drop_port {
+	struct rte_swx_port_out_stats stats;
+};
+
+static void *drop_create(void *args)
+{
+	(void)args;
+	return calloc(1, sizeof(struct drop_port));
+}
+
+static void drop_free(void *port)
+{
+	free(port);
+}
+
+static void drop_tx(void *port, struct rte_swx_pkt *pkt)
+{
+	struct drop_port *d = port;
+
+	d->stats.n_pkts++;
+	d->stats.n_bytes += pkt->length;
+	rte_pktmbuf_free(pkt->handle);
+}
+
+/* A clone sent to the drop port is simply not made. */
+static void drop_fast_clone_tx(void *port, struct rte_swx_pkt *pkt)
+{
+	struct drop_port *d = port;
+
+	d->stats.n_pkts_clone++;
+	(void)pkt;
+}
+
+static void drop_clone_tx(void *port, struct rte_swx_pkt *pkt, uint32_t truncation_length)
+{
+	(void)truncation_length;
+	drop_fast_clone_tx(port, pkt);
+}
+
+static void drop_stats(void *port, struct rte_swx_port_out_stats *stats)
+{
+	*stats = ((struct drop_port *)port)->stats;
+}
+
+static struct rte_swx_port_out_ops drop_port_ops = {
+	.create = drop_create,
+	.free = drop_free,
+	.pkt_tx = drop_tx,
+	.pkt_fast_clone_tx = drop_fast_clone_tx,
+	.pkt_clone_tx = drop_clone_tx,
+	.stats_read = drop_stats,
+};
+
 /* The padding inputs read from one ring that nothing ever writes to. */
 static int attach_padding(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 {
 	struct rte_swx_port_ring_reader_params in = { .burst_size = 32 };
-	struct rte_swx_port_sink_params drop = { .file_name = NULL };
 	char ring_name[RTE_RING_NAMESIZE];
 	static unsigned int ring_seq;
 	int rc;
 
-	rc = rte_swx_pipeline_port_out_type_register(pl->p, "ipdk_drop",
-						     &rte_swx_port_sink_ops);
+	rc = rte_swx_pipeline_port_out_type_register(pl->p, "ipdk_drop", &drop_port_ops);
 	if (rc && rc != -EEXIST)
 		return ipdk_err_set(err, rc, "pipeline %s: cannot register the drop port: %s",
 				    pl->name, strerror(-rc));
-	rc = rte_swx_pipeline_port_out_config(pl->p, pl->n_ports, "ipdk_drop", &drop);
+	rc = rte_swx_pipeline_port_out_config(pl->p, pl->n_ports, "ipdk_drop", NULL);
 	if (rc)
 		return ipdk_err_set(err, rc, "pipeline %s: cannot add the drop port: %s",
 				    pl->name, strerror(-rc));
