@@ -121,6 +121,7 @@ class Sniffer:
         until count of them arrived or timeout passed."""
         from scapy.layers.l2 import Ether
         end = time.monotonic() + timeout
+        self._read(0)
         while True:
             got = [f for f in self.frames if match(Ether(f))]
             left = end - time.monotonic()
