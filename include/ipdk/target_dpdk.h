@@ -180,4 +180,10 @@ void ipdk_dpdk_runner_remove(struct ipdk_dpdk_runner *r, struct ipdk_dpdk_pipeli
 /* Stops and joins all threads. */
 void ipdk_dpdk_runner_stop(struct ipdk_dpdk_runner *r);
 
+/* Returns once every packet that was inside pipeline pl when this was called
+ * has left it (the thread running pl has completed two more rounds), so state
+ * the data path may still have been reading can be changed. Returns at once
+ * when no thread runs pl. Control path only. */
+void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl);
+
 #endif

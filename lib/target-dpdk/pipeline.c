@@ -6,6 +6,8 @@
  * SWX sends dropped packets to the last output port.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
+#include "pipeline_priv.h"
 
 /* Enough for DPDK's mirroring example and for the mirror extern of P4. */
 #define PIPELINE_MIRROR_SLOTS 4
@@ -33,6 +36,7 @@ struct ipdk_dpdk_pipeline {
 	uint32_t n_ports;     /* user ports: ids 0 .. n_ports-1 */
 	uint32_t n_ports_in;  /* n_ports padded to a power of two */
 	struct rte_ring *idle_ring;
+	_Atomic(const _Atomic uint64_t *) rounds; /* set while a thread runs it */
 };
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -245,6 +249,29 @@ void ipdk_dpdk_pipeline_free(struct ipdk_dpdk_pipeline *pl)
 	rte_ring_free(pl->idle_ring);
 	free(pl->ports);
 	free(pl);
+}
+
+void ipdk_dpdk_pipeline_set_rounds(struct ipdk_dpdk_pipeline *pl, const _Atomic uint64_t *rounds)
+{
+	atomic_store(&pl->rounds, rounds);
+}
+
+void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl)
+{
+	const _Atomic uint64_t *rounds = atomic_load(&pl->rounds);
+	uint64_t start;
+
+	if (!rounds)
+		return;
+	start = atomic_load(rounds);
+	/* A round runs RUNNER_INSTR_QUANTUM instructions over at most 16 packets
+	 * in flight; two full rounds see every one of them out. A sleeping idle
+	 * thread wakes within idle_max_us. */
+	while (atomic_load(rounds) < start + 2 && atomic_load(&pl->rounds) == rounds) {
+		struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000 };
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 const char *ipdk_dpdk_pipeline_name(const struct ipdk_dpdk_pipeline *pl)

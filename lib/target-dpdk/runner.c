@@ -23,6 +23,7 @@
 
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
+#include "pipeline_priv.h"
 
 #define RUNNER_MAX_PIPELINES 16
 #define RUNNER_INSTR_QUANTUM 256
@@ -43,6 +44,7 @@ struct rthread {
 	bool started;
 	_Atomic(struct plist *) list;
 	_Atomic uint64_t seen_gen;
+	_Atomic uint64_t rounds;        /* completed loop iterations */
 };
 
 struct ipdk_dpdk_runner {
@@ -105,6 +107,7 @@ static void *thread_main(void *arg)
 		struct plist *l = atomic_load_explicit(&t->list, memory_order_acquire);
 
 		atomic_store_explicit(&t->seen_gen, l->gen, memory_order_release);
+		atomic_fetch_add_explicit(&t->rounds, 1, memory_order_release);
 		if (!l->n) {
 			idle_sleep(idle_max);
 			continue;
@@ -284,6 +287,7 @@ int ipdk_dpdk_runner_add(struct ipdk_dpdk_runner *r, unsigned int thread,
 	}
 	l->pl[l->n++] = pl;
 	publish(t, l);
+	ipdk_dpdk_pipeline_set_rounds(pl, &t->rounds);
 out:
 	pthread_mutex_unlock(&r->ctl_lock);
 	return rc;
@@ -303,6 +307,7 @@ void ipdk_dpdk_runner_remove(struct ipdk_dpdk_runner *r, struct ipdk_dpdk_pipeli
 			memmove(&l->pl[slot], &l->pl[slot + 1], (l->n - slot - 1) * sizeof(l->pl[0]));
 			l->n--;
 			publish(t, l);
+			ipdk_dpdk_pipeline_set_rounds(pl, NULL);
 		}
 	}
 	pthread_mutex_unlock(&r->ctl_lock);
@@ -316,9 +321,13 @@ void ipdk_dpdk_runner_stop(struct ipdk_dpdk_runner *r)
 	for (unsigned int i = 0; i < r->n_threads; i++) {
 		struct rthread *t = &r->threads[i];
 
+		struct plist *l = atomic_load(&t->list);
+
 		if (t->started)
 			pthread_join(t->tid, NULL);
-		free(atomic_load(&t->list));
+		for (unsigned int j = 0; l && j < l->n; j++)
+			ipdk_dpdk_pipeline_set_rounds(l->pl[j], NULL);
+		free(l);
 	}
 	pthread_mutex_destroy(&r->ctl_lock);
 	free(r->threads);
