@@ -385,16 +385,57 @@ static void out_value(struct outbuf *o, const uint8_t v[TDI_VALUE_BYTES])
 		out_printf(o, "%02x", v[i]);
 }
 
+static bool looks_like_address(const char *name)
+{
+	return strstr(name, "addr") || strstr(name, "ip") || strstr(name, "mac");
+}
+
+/* Prints a value the way people write it: MACs for 48-bit values, dotted
+ * IPv4 for 32-bit addresses, decimal for small numbers, hex otherwise. Each
+ * form is one tdi_value_parse() reads back. */
+static void out_typed(struct outbuf *o, const uint8_t v[TDI_VALUE_BYTES], uint32_t n_bits,
+		      const char *name)
+{
+	const uint8_t *b = v + TDI_VALUE_BYTES;
+
+	if (n_bits == 48) {
+		out_printf(o, "%02x:%02x:%02x:%02x:%02x:%02x", b[-6], b[-5], b[-4], b[-3], b[-2],
+			   b[-1]);
+		return;
+	}
+	if (n_bits == 32 && looks_like_address(name)) {
+		out_printf(o, "%u.%u.%u.%u", b[-4], b[-3], b[-2], b[-1]);
+		return;
+	}
+	if (n_bits == 128 && looks_like_address(name)) {
+		char text[INET6_ADDRSTRLEN];
+
+		if (inet_ntop(AF_INET6, v, text, sizeof(text))) {
+			out_printf(o, "%s", text);
+			return;
+		}
+	}
+	if (n_bits <= 32) {
+		uint32_t x = 0;
+
+		for (int i = 4; i > 0; i--)
+			x = x << 8 | b[-i];
+		out_printf(o, "%u", x);
+		return;
+	}
+	out_value(o, v);
+}
+
 static void out_field(struct outbuf *o, const struct tdi_key_field_info *k,
 		      const struct tdi_field_value *f)
 {
 	out_printf(o, " ");
 	switch (k->match) {
 	case TDI_MATCH_EXACT:
-		out_value(o, f->value);
+		out_typed(o, f->value, k->n_bits, k->name);
 		break;
 	case TDI_MATCH_LPM:
-		out_value(o, f->value);
+		out_typed(o, f->value, k->n_bits, k->name);
 		out_printf(o, "/%u", f->prefix_len);
 		break;
 	case TDI_MATCH_TERNARY:
@@ -403,16 +444,16 @@ static void out_field(struct outbuf *o, const struct tdi_key_field_info *k,
 			out_printf(o, "*");
 			break;
 		}
-		out_value(o, f->value);
+		out_typed(o, f->value, k->n_bits, k->name);
 		if (k->match == TDI_MATCH_TERNARY) {
 			out_printf(o, "&&&");
 			out_value(o, f->mask);
 		}
 		break;
 	case TDI_MATCH_RANGE:
-		out_value(o, f->value);
+		out_typed(o, f->value, k->n_bits, k->name);
 		out_printf(o, "..");
-		out_value(o, f->high);
+		out_typed(o, f->high, k->n_bits, k->name);
 		break;
 	}
 }
@@ -444,7 +485,7 @@ int tdi_entry_format(const struct tdi_dev *dev, const struct tdi_entry *e, char 
 	out_printf(&o, "action %s", a->name);
 	for (uint32_t i = 0; i < a->n_params; i++) {
 		out_printf(&o, " %s ", a->params[i].name);
-		out_value(&o, e->params[i]);
+		out_typed(&o, e->params[i], a->params[i].n_bits, a->params[i].name);
 	}
 	return (int)o.len;
 }

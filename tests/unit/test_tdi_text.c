@@ -238,15 +238,15 @@ static void test_entries(void **state)
 	assert_ptr_equal(tdi_table_find(dev, "egress.acl"), &tdi_dev_schema(dev)->tables[2]);
 
 	round_trip("ipv4_lpm", "match 5 10.0.0.0/8 action fwd port 3 dmac 00:11:22:33:44:55",
-		   "match 0x5 0xa000000/8 action ingress.fwd port 0x3 dmac 0x1122334455");
+		   "match 5 10.0.0.0/8 action ingress.fwd port 3 dmac 00:11:22:33:44:55");
 	round_trip("ipv4_lpm", "match 0 1.2.3.4 action drop",
-		   "match 0x0 0x1020304/32 action ingress.drop");
+		   "match 0 1.2.3.4/32 action ingress.drop");
 	round_trip("ingress.acl",
 		   "match 2001:db8::&&&ffff:ffff:: 1000..2000 * 5/7 priority 9 action drop",
-		   "match 0x20010db8000000000000000000000000&&&0xffffffff000000000000000000000000 "
-		   "0x3e8..0x7d0 * 0x5&&&0x7 priority 9 action ingress.drop");
+		   "match 2001:db8::&&&0xffffffff000000000000000000000000 "
+		   "1000..2000 * 5&&&0x7 priority 9 action ingress.drop");
 	round_trip("ingress.acl", "match * 80 aa:bb:cc:dd:ee:ff * priority 1 action drop",
-		   "match * 0x50..0x50 0xaabbccddeeff * priority 1 action ingress.drop");
+		   "match * 80..80 aa:bb:cc:dd:ee:ff * priority 1 action ingress.drop");
 
 	assert_int_equal(tdi_entry_parse(dev, lpm, "match 5 10.0.0.0/33 action drop", &e, &err),
 			 -ERANGE);
