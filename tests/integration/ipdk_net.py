@@ -329,6 +329,26 @@ class Daemon:
         return 0
 
 
+def value_int(tok):
+    """The integer a value in the entry text form stands for: decimal, 0x hex,
+    colon MAC or dotted IPv4 (dumps may use any of them)."""
+    if ":" in tok:
+        return int(tok.replace(":", ""), 16)
+    if tok.count(".") == 3:
+        return int.from_bytes(socket.inet_aton(tok), "big")
+    return int(tok, 0)
+
+
+def dump_keys(d, table):
+    """{first key value as int: entry line} for a table's entries."""
+    out = {}
+    for line in d.ctl("dump", table).splitlines():
+        w = line.split()
+        assert w[0] == "match", line
+        out[value_int(w[1].split("/")[0])] = line
+    return out
+
+
 def link_port(name, host, mode=None):
     return "name=%s,type=link,netdev=%s,mode=%s" % (name, host.link, mode or LINK_MODE)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ipdk_net import link_port
+from ipdk_net import dump_keys, link_port, value_int
 
 H1_MAC, H2_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
@@ -16,16 +16,9 @@ def l2_entry(mac, port):
     return "l2_fwd match %s action l2_forward port %d" % (mac, port)
 
 
-def mac_hex(mac):
-    return "0x%x" % int(mac.replace(":", ""), 16)
-
-
 def in_dump(d, mac, table="l2_fwd"):
     """The entry line for mac in the table's dump, or None."""
-    for line in d.ctl("dump", table).splitlines():
-        if line.split()[1] == mac_hex(mac):
-            return line
-    return None
+    return dump_keys(d, table).get(value_int(mac))
 
 
 @pytest.fixture(scope="module")

@@ -122,10 +122,6 @@ def test_no_route_drops(routed):
     assert st1["action:drop"] - st0["action:drop"] == 3, (st0, st1)
 
 
-@pytest.mark.xfail(reason="'ports' reports 0 for the (drop) port's tx_packets although the "
-                   "pipeline dropped packets (stats ipv4_lpm shows 'action drop 3'); "
-                   "lib/target-dpdk/pipeline.c says its tx is what the pipeline dropped",
-                   strict=False)
 def test_drop_port_counts_drops(routed):
     d, h1, h2 = routed
     before = d.ports()["(drop)"]["tx"]
