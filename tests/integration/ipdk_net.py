@@ -142,6 +142,16 @@ class Host:
         self.link = unique("ipit")
         self.mac, self.ip, self.gw, self.gw_mac = mac, ip, gw, gw_mac
         self.idx = idx
+        self.prefix_len = prefix_len
+        try:
+            self._setup()
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _setup(self):
+        ip, mac, gw, gw_mac = self.ip, self.mac, self.gw, self.gw_mac
+        prefix_len = self.prefix_len
         sh("ip", "netns", "add", self.netns)
         sh("ip", "link", "add", self.link, "type", "veth", "peer", "name", "eth0",
            "netns", self.netns)
