@@ -1,0 +1,79 @@
+/*
+ * ipdk-p4c, the P4_16 compiler library: its front end (preprocessing through
+ * the system cpp, lexing, parsing into an AST, name resolution and type
+ * checking) behind a small API. A program object collects the parsed files and
+ * every diagnostic found on the way, so one run can report many errors with
+ * their file:line:column. Back ends (DPDK SWX spec, P4Info) will hang off the
+ * same program object later.
+ */
+#ifndef IPDK_P4C_H
+#define IPDK_P4C_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ipdk/err.h"
+
+struct ipdk_p4c_program;
+
+struct ipdk_p4c_options {
+	const char *arch;             /* "pna", "psa" or NULL: only recorded for now */
+	const char *const *include_dirs; /* extra -I directories */
+	size_t n_include_dirs;
+	const char *const *defines;   /* "NAME" or "NAME=VALUE", passed as -D */
+	size_t n_defines;
+	const char *p4include_dir;    /* dir of core.p4/pna.p4/psa.p4; NULL: built-in default */
+	const char *cpp;              /* preprocessor program; NULL: "cpp" */
+};
+
+enum ipdk_p4c_severity {
+	IPDK_P4C_ERROR,
+	IPDK_P4C_WARNING,
+	IPDK_P4C_NOTE,
+};
+
+struct ipdk_p4c_diag {
+	enum ipdk_p4c_severity severity;
+	const char *file;             /* as named by #line markers, "" when unknown */
+	unsigned line, col;           /* 1-based; 0 when unknown */
+	const char *msg;              /* without location or severity */
+};
+
+/* Returns a new, empty program, or NULL when out of memory. */
+struct ipdk_p4c_program *ipdk_p4c_program_new(void);
+
+/* Frees a program, its AST and its diagnostics; prog may be NULL. */
+void ipdk_p4c_program_free(struct ipdk_p4c_program *prog);
+
+/* Preprocesses path with cpp and parses it into prog. Returns 0, -EINVAL when
+ * the program has syntax errors (see the diagnostics), or another negative
+ * errno with err set when the file or the preprocessor could not be run. */
+int ipdk_p4c_parse_file(struct ipdk_p4c_program *prog, const char *path,
+			const struct ipdk_p4c_options *opts, struct ipdk_err *err);
+
+/* Parses len bytes of already preprocessed text (cpp line markers are
+ * honoured) named name in diagnostics; returns as ipdk_p4c_parse_file(). */
+int ipdk_p4c_parse_string(struct ipdk_p4c_program *prog, const char *name,
+			  const char *text, size_t len, struct ipdk_err *err);
+
+/* Resolves names and type-checks the parsed program. Returns 0, or -EINVAL
+ * when errors were found (see the diagnostics). */
+int ipdk_p4c_check(struct ipdk_p4c_program *prog, struct ipdk_err *err);
+
+/* Returns the number of diagnostics, and of those that are errors. */
+size_t ipdk_p4c_diag_count(const struct ipdk_p4c_program *prog);
+size_t ipdk_p4c_error_count(const struct ipdk_p4c_program *prog);
+
+/* Returns diagnostic i (in the order found), or NULL past the end. */
+const struct ipdk_p4c_diag *ipdk_p4c_diag_get(const struct ipdk_p4c_program *prog, size_t i);
+
+/* Prints every diagnostic as "file:line:col: error: msg" followed by the
+ * offending source line and a caret under the column. */
+void ipdk_p4c_diag_print(const struct ipdk_p4c_program *prog, FILE *out);
+
+/* Returns the AST printed back as P4_16 source (malloc'd, caller frees), or
+ * NULL when out of memory. Parsing the dump gives the same dump. */
+char *ipdk_p4c_dump(const struct ipdk_p4c_program *prog);
+
+#endif

@@ -1,0 +1,53 @@
+#!/bin/sh
+# Checks the ipdk-p4c command line: front-end modes succeed on a valid program,
+# errors give exit 1 with file:line:col, and outputs that need the back end
+# are refused with exit 2 and a message instead of silently writing nothing.
+# Usage: test_tool.sh IPDK_P4C CORPUS_DIR
+P4C=$1
+DIR=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+check() { # name expected-status command...
+	name=$1; want=$2; shift 2
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	got=$?
+	if [ "$got" = "$want" ]; then
+		pass=$((pass + 1)); echo "ok   $name"
+	else
+		fail=$((fail + 1)); echo "FAIL $name: exit $got, expected $want"; cat "$TMP/err"
+	fi
+}
+
+grep_err() { # name pattern
+	if grep -q -- "$2" "$TMP/err"; then
+		pass=$((pass + 1)); echo "ok   $1"
+	else
+		fail=$((fail + 1)); echo "FAIL $1: stderr lacks '$2'"; cat "$TMP/err"
+	fi
+}
+
+VALID=$DIR/valid/l2_forward.p4
+check "--help" 0 "$P4C" --help
+check "--check valid" 0 "$P4C" --arch pna --check "$VALID"
+check "--parse-only valid" 0 "$P4C" --parse-only "$VALID"
+check "--dump-ast -o" 0 "$P4C" --dump-ast -o "$TMP/dump.p4" "$VALID"
+if grep -q "table" "$TMP/dump.p4"; then pass=$((pass + 1)); echo "ok   dump written";
+else fail=$((fail + 1)); echo "FAIL dump written"; fi
+check "-D and -I forwarded" 0 "$P4C" --check -DUSE_EXTRA -I "$DIR/valid" "$DIR/valid/defines.p4"
+check "-D missing breaks it" 1 "$P4C" --check "$DIR/valid/defines.p4"
+check "p4runtime-files refused" 2 "$P4C" --arch pna --p4runtime-files "$TMP/p4info.txt" "$VALID"
+grep_err "p4runtime-files says not implemented" "not implemented"
+if [ -e "$TMP/p4info.txt" ]; then fail=$((fail + 1)); echo "FAIL p4info written"; else pass=$((pass + 1)); echo "ok   nothing written"; fi
+check "context refused" 2 "$P4C" --context "$TMP/ctx.json" "$VALID"
+check "-o spec refused" 2 "$P4C" -o "$TMP/x.spec" "$VALID"
+grep_err "-o says not implemented" "not implemented"
+check "bad --arch" 2 "$P4C" --arch v1model --check "$VALID"
+check "missing file" 2 "$P4C" --check "$TMP/nope.p4"
+check "errors exit 1" 1 "$P4C" --check "$DIR/invalid/bad_field.p4"
+grep_err "error located with caret" "bad_field.p4:[0-9]*:[0-9]*: error: no field 'dstAdr' in header 'ethernet_t'"
+grep_err "caret line" "^ *\^"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

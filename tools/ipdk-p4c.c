@@ -1,0 +1,234 @@
+/*
+ * ipdk-p4c: the command-line P4_16 compiler. It takes p4c-style options so
+ * existing build scripts keep working; today it runs the front end (parse,
+ * resolve, type-check) and prints diagnostics. Outputs that need a back end
+ * (the DPDK SWX spec, P4Info, context JSON) are refused with a clear message
+ * and a non-zero exit, never silently skipped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipdk/p4c.h"
+
+enum {
+	OPT_ARCH = 256, OPT_P4RT, OPT_CONTEXT, OPT_PARSE_ONLY, OPT_DUMP_AST, OPT_CHECK,
+	OPT_TARGET, OPT_STD, OPT_P4INCLUDE, OPT_BFRT,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ipdk-p4c [options] program.p4\n"
+		"\n"
+		"  --arch pna|psa            architecture the program is written for\n"
+		"  --target dpdk             target (only dpdk)\n"
+		"  -o FILE                   output: the DPDK pipeline spec (with --dump-ast: the dump)\n"
+		"  -I DIR                    add DIR to the include path\n"
+		"  -D NAME[=VALUE]           define a preprocessor macro\n"
+		"  --p4runtime-files FILE    write P4Info (text .txt, JSON .json or binary .bin)\n"
+		"  --context FILE            write the target context JSON\n"
+		"  --bf-rt-schema FILE       write the BF-RT/TDI schema JSON\n"
+		"  --std p4-16               language version (only P4_16)\n"
+		"  --p4include DIR           directory of core.p4, pna.p4, psa.p4\n"
+		"  --parse-only              stop after parsing\n"
+		"  --check                   parse, resolve names and type-check (front end only)\n"
+		"  --dump-ast                print the parsed program back as P4 (to stdout or -o)\n"
+		"  -h, --help                show this help\n"
+		"\n"
+		"Exit status: 0 success, 1 errors in the program, 2 bad usage or an output\n"
+		"that this version cannot produce yet (the back end is not implemented).\n");
+}
+
+struct strv {
+	const char **v;
+	size_t n;
+};
+
+static int strv_add(struct strv *s, const char *x)
+{
+	const char **v = realloc(s->v, (s->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	v[s->n++] = x;
+	s->v = v;
+	return 0;
+}
+
+struct args {
+	const char *arch, *target, *out, *p4rt, *context, *bfrt, *p4include, *input;
+	bool parse_only, dump_ast, check;
+	struct strv inc, defs;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "p4runtime-files", required_argument, NULL, OPT_P4RT },
+		{ "p4runtime-file", required_argument, NULL, OPT_P4RT },
+		{ "context", required_argument, NULL, OPT_CONTEXT },
+		{ "bf-rt-schema", required_argument, NULL, OPT_BFRT },
+		{ "std", required_argument, NULL, OPT_STD },
+		{ "p4include", required_argument, NULL, OPT_P4INCLUDE },
+		{ "parse-only", no_argument, NULL, OPT_PARSE_ONLY },
+		{ "dump-ast", no_argument, NULL, OPT_DUMP_AST },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:I:D:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ARCH:
+			if (strcmp(optarg, "pna") && strcmp(optarg, "psa")) {
+				fprintf(stderr, "ipdk-p4c: --arch %s: supported are pna and psa\n", optarg);
+				return -EINVAL;
+			}
+			a->arch = optarg;
+			break;
+		case OPT_TARGET:
+			if (strcmp(optarg, "dpdk")) {
+				fprintf(stderr, "ipdk-p4c: --target %s: only dpdk is supported\n", optarg);
+				return -EINVAL;
+			}
+			a->target = optarg;
+			break;
+		case OPT_STD:
+			if (strcmp(optarg, "p4-16") && strcmp(optarg, "p4_16")) {
+				fprintf(stderr, "ipdk-p4c: --std %s: only p4-16 is supported\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_P4RT: a->p4rt = optarg; break;
+		case OPT_CONTEXT: a->context = optarg; break;
+		case OPT_BFRT: a->bfrt = optarg; break;
+		case OPT_P4INCLUDE: a->p4include = optarg; break;
+		case OPT_PARSE_ONLY: a->parse_only = true; break;
+		case OPT_DUMP_AST: a->dump_ast = true; break;
+		case OPT_CHECK: a->check = true; break;
+		case 'o': a->out = optarg; break;
+		case 'I':
+			if (strv_add(&a->inc, optarg))
+				return -ENOMEM;
+			break;
+		case 'D':
+			if (strv_add(&a->defs, optarg))
+				return -ENOMEM;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ipdk-p4c: %s\n", optind >= argc ? "no input file" :
+			"exactly one input file is expected");
+		usage(stderr);
+		return -EINVAL;
+	}
+	a->input = argv[optind];
+	return 0;
+}
+
+static int write_dump(struct ipdk_p4c_program *prog, const char *path)
+{
+	char *text = ipdk_p4c_dump(prog);
+	FILE *f = stdout;
+	int ret = 0;
+
+	if (!text) {
+		fprintf(stderr, "ipdk-p4c: out of memory\n");
+		return 2;
+	}
+	if (path && !(f = fopen(path, "w"))) {
+		fprintf(stderr, "ipdk-p4c: %s: %s\n", path, strerror(errno));
+		free(text);
+		return 2;
+	}
+	if (fputs(text, f) == EOF)
+		ret = 2;
+	if (path && fclose(f))
+		ret = 2;
+	if (ret)
+		fprintf(stderr, "ipdk-p4c: %s: write failed\n", path ? path : "stdout");
+	free(text);
+	return ret;
+}
+
+/* Names the outputs asked for that need the back end, or NULL when none. */
+static const char *missing_backend(const struct args *a)
+{
+	if (a->p4rt)
+		return "--p4runtime-files (P4Info)";
+	if (a->context)
+		return "--context (target context JSON)";
+	if (a->bfrt)
+		return "--bf-rt-schema (TDI schema JSON)";
+	if (a->out && !a->dump_ast)
+		return "-o (DPDK pipeline spec)";
+	if (!a->parse_only && !a->check && !a->dump_ast)
+		return "compiling to a DPDK pipeline spec";
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	struct ipdk_p4c_options o = { 0 };
+	struct ipdk_p4c_program *prog;
+	struct ipdk_err err = { 0 };
+	const char *missing;
+	int ret, status = 0;
+
+	if (parse_args(argc, argv, &a))
+		return 2;
+	o.arch = a.arch;
+	o.include_dirs = a.inc.v;
+	o.n_include_dirs = a.inc.n;
+	o.defines = a.defs.v;
+	o.n_defines = a.defs.n;
+	o.p4include_dir = a.p4include;
+	prog = ipdk_p4c_program_new();
+	if (!prog) {
+		fprintf(stderr, "ipdk-p4c: out of memory\n");
+		return 2;
+	}
+	ret = ipdk_p4c_parse_file(prog, a.input, &o, &err);
+	if (ret && ret != -EINVAL) {
+		fprintf(stderr, "ipdk-p4c: %s\n", err.msg);
+		status = 2;
+		goto out;
+	}
+	if (!ret && !a.parse_only)
+		ipdk_p4c_check(prog, &err);
+	ipdk_p4c_diag_print(prog, stderr);
+	if (ipdk_p4c_error_count(prog)) {
+		fprintf(stderr, "ipdk-p4c: %zu error(s)\n", ipdk_p4c_error_count(prog));
+		status = 1;
+		goto out;
+	}
+	if (a.dump_ast && (status = write_dump(prog, a.out)))
+		goto out;
+	missing = missing_backend(&a);
+	if (missing) {
+		fprintf(stderr, "ipdk-p4c: %s: not implemented yet (this version has the front end "
+			"only; use --check, --parse-only or --dump-ast)\n", missing);
+		status = 2;
+	}
+out:
+	ipdk_p4c_program_free(prog);
+	free(a.inc.v);
+	free(a.defs.v);
+	return status;
+}
