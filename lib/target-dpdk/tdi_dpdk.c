@@ -1,7 +1,10 @@
 /*
  * The DPDK SWX target of TDI: reads a built pipeline's schema through the
- * rte_swx_ctl info calls and turns TDI writes into rte_swx_ctl_pipeline
- * operations (staged by DPDK, applied by one commit).
+ * rte_swx_ctl info calls and turns TDI writes into SWX table entries staged in
+ * our own double-buffered table state (swx_state.c), applied by one commit.
+ * DPDK's control handle is used for read-only information and for registers,
+ * meters and statistics only: it must not commit, since the table state is
+ * ours from the moment the schema is read.
  *
  * Entries are built directly in SWX's own layout: a table's key covers the
  * bytes from its first to its last match field in the header or metadata
@@ -34,6 +37,8 @@
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
 #include "ipdk/tdi.h"
+#include "swx_state.h"
+#include "tdi_dpdk_priv.h"
 
 /* rte_acl priorities run from 0 to RTE_ACL_MAX_PRIORITY (1 << 29) - 1; the
  * wildcard table maps key_priority p onto MAX - p. */
@@ -95,7 +100,7 @@ struct dprofile {
 struct dctx {
 	struct ipdk_dpdk_pipeline *pl;
 	struct rte_swx_pipeline *p;
-	struct rte_swx_ctl_pipeline *ctl;
+	struct swx_state *st;                 /* the table state, ours */
 	char *spec_text;                      /* for key field names, may be NULL */
 	struct rte_swx_ctl_pipeline_info info;
 	uint32_t n_tables;
@@ -622,21 +627,60 @@ static int metarrays_get(struct dctx *c, struct tdi_schema *s, struct ipdk_err *
 	return 0;
 }
 
+/* Index of a table in DPDK's table-state layout: tables, selectors, learners. */
+static uint32_t state_idx(const struct dctx *c, const struct dtable *t)
+{
+	switch (t->kind) {
+	case TDI_TABLE_SELECTOR:
+		return c->info.n_tables + t->swx_id;
+	case TDI_TABLE_LEARNER:
+		return c->info.n_tables + c->info.n_selectors + t->swx_id;
+	default:
+		return t->swx_id;
+	}
+}
+
+/* Our key and action data layout must be the one the table objects take. */
+static int sizes_check(struct dctx *c, struct ipdk_err *err)
+{
+	for (uint32_t i = 0; i < c->n_tables; i++) {
+		struct dtable *t = &c->tables[i];
+		uint32_t idx = state_idx(c, t);
+
+		if (t->kind == TDI_TABLE_SELECTOR)
+			continue;
+		if (swx_state_key_size(c->st, idx) != t->key_size ||
+		    swx_state_data_size(c->st, idx) != t->data_size)
+			return ipdk_err_set(err, -EIO, "table %s: key or action data size differs from the table's (%u/%u bytes, table %u/%u)",
+					    t->name, t->key_size, t->data_size,
+					    swx_state_key_size(c->st, idx),
+					    swx_state_data_size(c->st, idx));
+	}
+	return 0;
+}
+
 static int dpdk_schema_get(void *ctx, struct tdi_schema *s, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if (!c || !c->p || !c->ctl)
+	if (!c || !c->p)
 		return ipdk_err_set(err, -EINVAL, "pipeline not built");
+	if (c->st)
+		return ipdk_err_set(err, -EBUSY, "pipeline %s: schema read twice",
+				    ipdk_dpdk_pipeline_name(c->pl));
 	if (rte_swx_ctl_pipeline_info_get(c->p, &c->info))
 		return ipdk_err_set(err, -EIO, "pipeline %s: no info",
 				    ipdk_dpdk_pipeline_name(c->pl));
 	s->n_ports = c->info.n_ports_out;
-	rc = actions_get(c, s, err);
+	rc = swx_state_create(c->pl, &c->st, err);
+	if (!rc)
+		rc = actions_get(c, s, err);
 	if (!rc)
 		rc = tables_get(c, s, err);
+	if (!rc)
+		rc = sizes_check(c, err);
 	if (!rc)
 		rc = regarrays_get(c, s, err);
 	if (!rc)
@@ -649,10 +693,17 @@ static int dpdk_schema_get(void *ctx, struct tdi_schema *s, struct ipdk_err *err
 
 /* ---- Entries ------------------------------------------------------------ */
 
-static int swx_fail(int rc, struct ipdk_err *err, const char *what, const char *table)
+static int match_entry(struct dctx *c, const struct tdi_entry *e, bool with_action,
+		       struct rte_swx_table_entry *se, struct dtable **t, struct ipdk_err *err)
 {
-	return ipdk_err_set(err, rc < 0 ? rc : -EIO, "table %s: SWX refused the %s (%s)", table, what,
-			    strerror(rc < 0 ? -rc : EIO));
+	int rc = entry_build(c, e, with_action, se, t, err);
+
+	if (rc)
+		return rc;
+	if ((*t)->kind != TDI_TABLE_MATCH)
+		return ipdk_err_set(err, -ENOTSUP, "table %s: entries are learned by the data path",
+				    (*t)->name);
+	return 0;
 }
 
 static int dpdk_entry_add(void *ctx, const struct tdi_entry *e, struct ipdk_err *err)
@@ -660,15 +711,9 @@ static int dpdk_entry_add(void *ctx, const struct tdi_entry *e, struct ipdk_err 
 	struct dctx *c = ctx;
 	struct rte_swx_table_entry se;
 	struct dtable *t;
-	int rc = entry_build(c, e, true, &se, &t, err);
+	int rc = match_entry(c, e, true, &se, &t, err);
 
-	if (rc)
-		return rc;
-	if (t->kind != TDI_TABLE_MATCH)
-		return ipdk_err_set(err, -ENOTSUP, "table %s: entries are learned by the data path",
-				    t->name);
-	rc = rte_swx_ctl_pipeline_table_entry_add(c->ctl, t->name, &se);
-	return rc ? swx_fail(rc, err, "entry", t->name) : 0;
+	return rc ? rc : swx_state_entry_add(c->st, state_idx(c, t), &se, err);
 }
 
 static int dpdk_entry_delete(void *ctx, const struct tdi_entry *e, struct ipdk_err *err)
@@ -676,136 +721,102 @@ static int dpdk_entry_delete(void *ctx, const struct tdi_entry *e, struct ipdk_e
 	struct dctx *c = ctx;
 	struct rte_swx_table_entry se;
 	struct dtable *t;
-	int rc = entry_build(c, e, false, &se, &t, err);
+	int rc = match_entry(c, e, false, &se, &t, err);
 
-	if (rc)
-		return rc;
-	if (t->kind != TDI_TABLE_MATCH)
-		return ipdk_err_set(err, -ENOTSUP, "table %s: entries are learned by the data path",
-				    t->name);
-	rc = rte_swx_ctl_pipeline_table_entry_delete(c->ctl, t->name, &se);
-	return rc ? swx_fail(rc, err, "delete", t->name) : 0;
+	return rc ? rc : swx_state_entry_delete(c->st, state_idx(c, t), &se, err);
 }
 
 static int dpdk_default_set(void *ctx, const struct tdi_entry *e, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
 	struct dtable *t = &c->tables[e->table_id];
-	struct rte_swx_table_entry se;
-	int rc;
 
-	memset(&se, 0, sizeof(se));
 	memset(t->data, 0, t->data_size + 1);
 	action_data_put(c, e, t->data);
-	se.action_id = e->action_id;
-	se.action_data = t->data;
-	if (t->kind == TDI_TABLE_LEARNER)
-		rc = rte_swx_ctl_pipeline_learner_default_entry_add(c->ctl, t->name, &se);
-	else
-		rc = rte_swx_ctl_pipeline_table_default_entry_add(c->ctl, t->name, &se);
-	return rc ? swx_fail(rc, err, "default action", t->name) : 0;
+	return swx_state_default_set(c->st, state_idx(c, t), e->action_id, t->data, err);
 }
 
 static int dpdk_default_get(void *ctx, struct tdi_entry *e, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
 	struct dtable *t = &c->tables[e->table_id];
-	struct rte_swx_table_state *ts = NULL, *st;
 	const struct daction *a;
+	const uint8_t *data;
 
-	if (rte_swx_pipeline_table_state_get(c->p, &ts) || !ts)
-		return ipdk_err_set(err, -EIO, "table %s: no table state", t->name);
-	st = t->kind == TDI_TABLE_LEARNER ? &ts[c->info.n_tables + c->info.n_selectors + t->swx_id]
-					  : &ts[t->swx_id];
-	e->action_id = (uint32_t)st->default_action_id;
+	swx_state_default_get(c->st, state_idx(c, t), &e->action_id, &data);
 	if (e->action_id >= c->info.n_actions)
 		return ipdk_err_set(err, -EIO, "table %s: bad default action", t->name);
 	a = &c->actions[e->action_id];
-	for (uint32_t i = 0; i < a->n_args && st->default_action_data; i++)
-		field_get(st->default_action_data + a->args[i].off, e->params[i], a->args[i].nb,
-			  a->args[i].nbo);
+	for (uint32_t i = 0; i < a->n_args && data; i++)
+		field_get(data + a->args[i].off, e->params[i], a->args[i].nb, a->args[i].nbo);
 	return 0;
 }
 
 static int dpdk_commit(void *ctx, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
-	int rc = rte_swx_ctl_pipeline_commit(c->ctl, 1);
+	int rc = swx_state_commit(c->st, err);
 
-	if (rc)
-		return ipdk_err_set(err, rc < 0 ? rc : -EIO, "pipeline %s: commit failed (%s)",
-				    ipdk_dpdk_pipeline_name(c->pl), strerror(rc < 0 ? -rc : EIO));
-	return 0;
+	return rc ? ipdk_err_prefix(err, "pipeline %s", ipdk_dpdk_pipeline_name(c->pl)) : 0;
 }
 
 static void dpdk_abort(void *ctx)
 {
 	struct dctx *c = ctx;
 
-	rte_swx_ctl_pipeline_abort(c->ctl);
+	swx_state_abort(c->st);
+}
+
+int ipdk_dpdk_tdi_entry_layout(void *ctx, const struct tdi_entry *e,
+			       struct rte_swx_table_entry *out, uint32_t *key_size,
+			       uint32_t *data_size, struct ipdk_err *err)
+{
+	struct dctx *c = ctx;
+	struct dtable *t;
+	int rc = match_entry(c, e, true, out, &t, err);
+
+	if (rc)
+		return rc;
+	*key_size = t->key_size;
+	*data_size = c->actions[e->action_id].data_size;
+	return 0;
 }
 
 /* ---- Selectors and learners --------------------------------------------- */
 
-/* SWX hands out the lowest free group id; to get the one TDI asks for, take
- * ids until it comes up, then give back the ones taken on the way. */
+/* A new group and a deleted one are both a group without members. */
 static int dpdk_group_add(void *ctx, uint32_t table_id, uint32_t group_id, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
-	struct dtable *t = &c->tables[table_id];
-	uint32_t *taken, n = 0, id;
-	int rc = 0;
 
-	taken = calloc(group_id + 1, sizeof(*taken));
-	if (!taken)
-		return ipdk_err_set(err, -ENOMEM, "out of memory");
-	for (;;) {
-		rc = rte_swx_ctl_pipeline_selector_group_add(c->ctl, t->name, &id);
-		if (rc || id == group_id)
-			break;
-		if (n <= group_id)
-			taken[n++] = id;
-		else
-			rte_swx_ctl_pipeline_selector_group_delete(c->ctl, t->name, id);
-	}
-	for (uint32_t i = 0; i < n; i++)
-		rte_swx_ctl_pipeline_selector_group_delete(c->ctl, t->name, taken[i]);
-	free(taken);
-	/* -ENOSPC: the id is allocated in SWX already (left by an aborted batch). */
-	if (rc == -ENOSPC)
-		rc = 0;
-	return rc ? swx_fail(rc, err, "group", t->name) : 0;
+	return swx_state_group_clear(c->st, state_idx(c, &c->tables[table_id]), group_id, err);
 }
 
 static int dpdk_group_delete(void *ctx, uint32_t table_id, uint32_t group_id,
 			     struct ipdk_err *err)
 {
-	struct dctx *c = ctx;
-	int rc = rte_swx_ctl_pipeline_selector_group_delete(c->ctl, c->tables[table_id].name,
-							    group_id);
-
-	return rc ? swx_fail(rc, err, "group delete", c->tables[table_id].name) : 0;
+	return dpdk_group_add(ctx, table_id, group_id, err);
 }
 
 static int dpdk_member_set(void *ctx, uint32_t table_id, uint32_t group_id, uint32_t member_id,
 			   uint32_t weight, struct ipdk_err *err)
 {
 	struct dctx *c = ctx;
-	int rc = rte_swx_ctl_pipeline_selector_group_member_add(c->ctl, c->tables[table_id].name,
-								group_id, member_id, weight);
 
-	return rc ? swx_fail(rc, err, "member", c->tables[table_id].name) : 0;
+	return swx_state_member_set(c->st, state_idx(c, &c->tables[table_id]), group_id,
+				    member_id, weight, err);
 }
 
 static int dpdk_member_delete(void *ctx, uint32_t table_id, uint32_t group_id,
 			      uint32_t member_id, struct ipdk_err *err)
 {
-	struct dctx *c = ctx;
-	int rc = rte_swx_ctl_pipeline_selector_group_member_delete(c->ctl,
-								   c->tables[table_id].name,
-								   group_id, member_id);
+	return dpdk_member_set(ctx, table_id, group_id, member_id, 0, err);
+}
 
-	return rc ? swx_fail(rc, err, "member delete", c->tables[table_id].name) : 0;
+static int swx_fail(int rc, struct ipdk_err *err, const char *what, const char *table)
+{
+	return ipdk_err_set(err, rc < 0 ? rc : -EIO, "table %s: SWX refused the %s (%s)", table, what,
+			    strerror(rc < 0 ? -rc : EIO));
 }
 
 static int dpdk_timeout_set(void *ctx, uint32_t table_id, uint32_t idx, uint32_t seconds,
@@ -1095,6 +1106,7 @@ static void dpdk_close(void *ctx)
 
 	if (!c)
 		return;
+	swx_state_free(c->st);
 	for (uint32_t i = 0; c->tables && i < c->n_tables; i++) {
 		free(c->tables[i].key);
 		free(c->tables[i].mask);
@@ -1119,7 +1131,7 @@ const struct tdi_target_ops ipdk_dpdk_tdi_ops = {
 	.schema_get = dpdk_schema_get,
 	.entry_add = dpdk_entry_add,
 	.entry_delete = dpdk_entry_delete,
-	/* SWX turns an add of an existing key into a modification. */
+	/* An add of an existing key replaces its action. */
 	.entry_modify = dpdk_entry_add,
 	.default_set = dpdk_default_set,
 	.default_get = dpdk_default_get,
@@ -1152,7 +1164,6 @@ void *ipdk_dpdk_tdi_ctx_spec(struct ipdk_dpdk_pipeline *pl, const char *spec_tex
 		return NULL;
 	c->pl = pl;
 	c->p = ipdk_dpdk_pipeline_swx(pl);
-	c->ctl = ipdk_dpdk_pipeline_ctl(pl);
 	if (spec_text) {
 		c->spec_text = strdup(spec_text);
 		if (!c->spec_text) {
