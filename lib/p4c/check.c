@@ -480,6 +480,26 @@ static bool const_eval(struct ck *c, struct p4n *e, int64_t *v, int depth)
 
 /* ---- expressions ---- */
 
+/* Where an expression starts: messages about a whole value point there. */
+static struct p4_loc start_loc(const struct p4n *e)
+{
+	for (int i = 0; i < 64 && e; i++) {
+		switch (e->kind) {
+		case E_MEMBER: case E_INDEX: case E_SLICE: case E_CALL: case E_BINARY:
+		case E_TERNARY: case E_MASK: case E_RANGE:
+			if (!e->a)
+				return e->loc;
+			e = e->a;
+			break;
+		case E_NAMED_ARG:
+			return e->loc;
+		default:
+			return e->loc;
+		}
+	}
+	return e ? e->loc : (struct p4_loc){ -1, 0, 0 };
+}
+
 static struct p4t *set(struct p4n *e, struct p4t *t)
 {
 	e->type = t;
@@ -608,8 +628,11 @@ static struct p4t *member_type(struct ck *c, struct p4n *e)
 	}
 }
 
+/* Is e assignable? what is a format with one %s for the object, such as
+ * "assign to %s". */
 static bool lvalue(struct ck *c, struct p4n *e, bool report, const char *what)
 {
+	char obj[160], msg[400];
 	struct p4n *d;
 
 	switch (e->kind) {
@@ -624,7 +647,9 @@ static bool lvalue(struct ck *c, struct p4n *e, bool report, const char *what)
 				d->kind == N_PARAM ? (d->op == DIR_IN ? "it is an 'in' parameter" :
 						      "it is a directionless parameter") :
 				"it is not a variable";
-			p4_error(c->p, e->loc, "cannot %s '%s': %s", what, e->name, why);
+			snprintf(obj, sizeof(obj), "'%s'", e->name);
+			snprintf(msg, sizeof(msg), what, obj);
+			p4_error(c->p, e->loc, "cannot %s: %s", msg, why);
 		}
 		return false;
 	case E_MEMBER:
@@ -641,8 +666,10 @@ static bool lvalue(struct ck *c, struct p4n *e, bool report, const char *what)
 	default:
 		break;
 	}
-	if (report)
-		p4_error(c->p, e->loc, "cannot %s this expression: it is not a variable", what);
+	if (report) {
+		snprintf(msg, sizeof(msg), what, "this expression");
+		p4_error(c->p, start_loc(e), "cannot %s: it is not a variable", msg);
+	}
 	return false;
 }
 
@@ -674,10 +701,10 @@ static void check_args(struct ck *c, struct p4n *call, struct p4_list *args,
 		check_expr(c, args->v[i]);
 	if (args->n < req || args->n > count) {
 		if (req == count)
-			p4_error(c->p, call->loc, "%s '%s' expects %d argument%s, but %d %s given", what,
+			p4_error(c->p, start_loc(call), "%s '%s' expects %d argument%s, but %d %s given", what,
 				 name, count, count == 1 ? "" : "s", args->n, args->n == 1 ? "was" : "were");
 		else
-			p4_error(c->p, call->loc, "%s '%s' expects %d to %d arguments, but %d %s given",
+			p4_error(c->p, start_loc(call), "%s '%s' expects %d to %d arguments, but %d %s given",
 				 what, name, req, count, args->n, args->n == 1 ? "was" : "were");
 		return;
 	}
@@ -702,12 +729,12 @@ static void check_args(struct ck *c, struct p4n *call, struct p4_list *args,
 		}
 		if (prm->op == DIR_OUT || prm->op == DIR_INOUT) {
 			char w[160];
-			snprintf(w, sizeof(w), "pass to %s parameter '%s'",
+			snprintf(w, sizeof(w), "pass %%s to %s parameter '%s'",
 				 prm->op == DIR_OUT ? "out" : "inout", prm->name);
 			lvalue(c, a, true, w);
 		}
 		if (!assignable(c, prm->type, a->type, a))
-			p4_error(c->p, a->loc, "argument for parameter '%s' of %s '%s' has type %s, expected %s",
+			p4_error(c->p, start_loc(a), "argument for parameter '%s' of %s '%s' has type %s, expected %s",
 				 prm->name, what, name, TS(a->type), TS(prm->type));
 	}
 }
@@ -835,7 +862,7 @@ static struct p4t *method_call(struct ck *c, struct p4n *e, struct p4n *callee)
 		}
 		if (bt->kind == TY_HEADER && (!strcmp(m, "setValid") || !strcmp(m, "setInvalid"))) {
 			check_args(c, e, &e->kids, &(struct p4_list){ 0 }, 0, 0, "method", m);
-			lvalue(c, callee->a, true, m[3] == 'V' ? "call setValid on" : "call setInvalid on");
+			lvalue(c, callee->a, true, m[3] == 'V' ? "call setValid on %s" : "call setInvalid on %s");
 			return set(e, &c->t_void);
 		}
 		break;
@@ -846,7 +873,7 @@ static struct p4t *method_call(struct ck *c, struct p4n *e, struct p4n *callee)
 				p4_error(c->p, e->loc, "method '%s' expects 1 argument, but %d were given", m, e->kids.n);
 			else if (!is_numeric(e->kids.v[0]->type) && !is_unknown(e->kids.v[0]->type))
 				p4_error(c->p, e->kids.v[0]->loc, "'%s' needs an integer count", m);
-			lvalue(c, callee->a, true, "change");
+			lvalue(c, callee->a, true, "change %s");
 			return set(e, &c->t_void);
 		}
 		break;
@@ -989,7 +1016,7 @@ static struct p4t *binary_type(struct ck *c, struct p4n *e)
 			return set(e, &c->unknown);
 		}
 		if (!(bb->kind == TY_BIT || bb->kind == TY_INFINT)) {
-			p4_error(c->p, e->b->loc, "shift amount must be unsigned (bit<W> or an integer), not %s",
+			p4_error(c->p, start_loc(e->b), "shift amount must be unsigned (bit<W> or an integer), not %s",
 				 TS(b));
 		} else if (e->b->kind == E_INT && (int64_t)e->b->ival < 0) {
 			p4_error(c->p, e->b->loc, "shift amount must not be negative");
@@ -1169,7 +1196,7 @@ static void expect_type(struct ck *c, struct p4n *e, struct p4t *want, const cha
 	struct p4t *t = check_expr(c, e);
 
 	if (!assignable(c, want, t, e)) {
-		p4_error(c->p, e->loc, "%s has type %s, expected %s", what, TS(t), TS(want));
+		p4_error(c->p, start_loc(e), "%s has type %s, expected %s", what, TS(t), TS(want));
 		return;
 	}
 	if (t->kind == TY_INFINT && e->kind == E_INT && !e->big && is_fixed(base_of(want)) &&
@@ -1301,7 +1328,7 @@ static void check_stmt(struct ck *c, struct p4n *s)
 	switch (s->kind) {
 	case S_ASSIGN:
 		t = check_expr(c, s->a);
-		if (lvalue(c, s->a, true, "assign to"))
+		if (lvalue(c, s->a, true, "assign to %s"))
 			expect_type(c, s->b, t, "value assigned");
 		else
 			check_expr(c, s->b);
@@ -1314,7 +1341,7 @@ static void check_stmt(struct ck *c, struct p4n *s)
 	case S_IF:
 		t = check_expr(c, s->a);
 		if (!is_unknown(t) && t->kind != TY_BOOL)
-			p4_error(c->p, s->a->loc, "condition must be bool, not %s", TS(t));
+			p4_error(c->p, start_loc(s->a), "condition must be bool, not %s", TS(t));
 		check_stmt(c, s->b);
 		if (s->c)
 			check_stmt(c, s->c);
@@ -1388,9 +1415,12 @@ static void check_params(struct ck *c, struct p4_list *ps, bool declare_them, bo
 			p4_error(c->p, p->loc, "parameter '%s' cannot have type void", p->name);
 		if (p->b)
 			expect_type(c, p->b, p->type, "default value");
-		for (int j = 0; j < i; j++)
-			if (!strcmp(ps->v[j]->name, p->name))
+		bool dup = false;
+		for (int j = 0; j < i && !dup; j++)
+			if (!strcmp(ps->v[j]->name, p->name)) {
 				p4_error(c->p, p->loc, "duplicate parameter '%s'", p->name);
+				dup = true;
+			}
 		if (action) {
 			if (p->op == DIR_NONE)
 				seen_none = true;
@@ -1398,7 +1428,7 @@ static void check_params(struct ck *c, struct p4_list *ps, bool declare_them, bo
 				p4_error(c->p, p->loc,
 					 "directional parameter '%s' follows a directionless one", p->name);
 		}
-		if (declare_them)
+		if (declare_them && !dup)
 			declare(c, p->name, p);
 	}
 }

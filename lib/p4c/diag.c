@@ -137,6 +137,13 @@ void p4_diag(struct ipdk_p4c_program *p, enum ipdk_p4c_severity sev, struct p4_l
 		vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
 	}
+	/* a second error at the very same place is a follow-on of the first */
+	if (sev == IPDK_P4C_ERROR && p->n_diags) {
+		struct p4_diag_int *last = &p->diags[p->n_diags - 1];
+		if (last->pub.severity == IPDK_P4C_ERROR && last->loc.file == loc.file &&
+		    last->loc.line == loc.line && last->loc.col == loc.col)
+			return;
+	}
 	if (p->n_diags == p->cap_diags) {
 		size_t cap = p->cap_diags ? p->cap_diags * 2 : 16;
 		struct p4_diag_int *d = realloc(p->diags, sizeof(*d) * cap);

@@ -92,8 +92,21 @@ static void error_here(struct parser *ps, const char *what)
 
 static bool expect(struct parser *ps, enum p4_tok k)
 {
+	struct p4_token *t = peek(ps, 0), *prev = ps->pos ? &ps->t[ps->pos - 1] : NULL;
+
 	if (accept(ps, k))
 		return true;
+	if (ps->deep)
+		return false;
+	/* a missing ';' or ')' belongs right after the previous token when the
+	 * next one is already on another line, as people read it */
+	if (prev && (t->loc.line != prev->loc.line || t->loc.file != prev->loc.file)) {
+		struct p4_loc at = prev->loc;
+		at.col += prev->len;
+		p4_error(ps->p, at, "expected %s after '%.*s'", p4_tok_name(k), (int)prev->len,
+			 prev->text);
+		return false;
+	}
 	error_here(ps, p4_tok_name(k));
 	return false;
 }
@@ -915,7 +928,10 @@ static struct p4n *parse_stmt(struct parser *ps)
 	case K_IF:
 		s = node(ps, S_IF);
 		next(ps);
-		expect(ps, P_LPAREN);
+		if (!expect(ps, P_LPAREN)) {
+			s = NULL;
+			break;
+		}
 		s->a = parse_expr(ps);
 		if (!s->a || !expect(ps, P_RPAREN)) {
 			s = NULL;
