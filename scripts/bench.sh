@@ -116,5 +116,5 @@ run tdi "$build/bench/bench_tdi" -n "${BENCH_TDI_N:-1000000}" -b "${BENCH_TDI_BA
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|^  codegen path total|^  codegen/ours|one commit per entry|reached|batched/one-commit|no TDI' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|one commit per entry|reached|batched/one-commit|no TDI' "$out"
 exit $rc
