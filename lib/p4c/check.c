@@ -95,6 +95,7 @@ static void type_str(const struct p4t *t, char *buf, size_t len)
 	case TY_LIST: snprintf(buf, len, "list expression"); return;
 	case TY_TABLE: snprintf(buf, len, "table %s", t->decl->name); return;
 	case TY_ACTION: snprintf(buf, len, "action %s", t->decl->name); return;
+	case TY_FUNCTION: snprintf(buf, len, "function %s", t->decl->name); return;
 	case TY_APPLY_RESULT: snprintf(buf, len, "apply result"); return;
 	case TY_ACTION_ENUM: snprintf(buf, len, "action_run"); return;
 	case TY_UNKNOWN: snprintf(buf, len, "unknown"); return;
@@ -226,6 +227,7 @@ static struct p4n *lookup_overload(struct ck *c, const char *name, int nargs)
 /* ---- types from syntax ---- */
 
 static struct p4t *check_expr(struct ck *c, struct p4n *e);
+static struct p4_loc start_loc(const struct p4n *e);
 static bool const_eval(struct ck *c, struct p4n *e, int64_t *v, int depth);
 
 static int const_width(struct ck *c, struct p4n *w, int min)
@@ -236,7 +238,7 @@ static int const_width(struct ck *c, struct p4n *w, int min)
 		return -1;
 	check_expr(c, w);
 	if (!const_eval(c, w, &v, 0)) {
-		p4_error(c->p, w->loc, "width must be a compile-time constant");
+		p4_error(c->p, start_loc(w), "width must be a compile-time constant");
 		return -1;
 	}
 	if (v < min || v > 65536) {
@@ -298,7 +300,7 @@ static struct p4t *resolve_type(struct ck *c, struct p4n *t)
 			break;
 		}
 		if (!is_unknown(el) && el->kind != TY_HEADER && el->kind != TY_HUNION) {
-			p4_error(c->p, t->loc, "header stack elements must be headers or header unions, not %s",
+			p4_error(c->p, t->a->loc, "header stack elements must be headers or header unions, not %s",
 				 TS(el));
 			break;
 		}
@@ -870,7 +872,8 @@ static struct p4t *method_call(struct ck *c, struct p4n *e, struct p4n *callee)
 		if (!strcmp(m, "push_front") || !strcmp(m, "pop_front")) {
 			check_all_args(c, &e->kids);
 			if (e->kids.n != 1)
-				p4_error(c->p, e->loc, "method '%s' expects 1 argument, but %d were given", m, e->kids.n);
+				p4_error(c->p, start_loc(e), "method '%s' expects 1 argument, but %d were given",
+					 m, e->kids.n);
 			else if (!is_numeric(e->kids.v[0]->type) && !is_unknown(e->kids.v[0]->type))
 				p4_error(c->p, e->kids.v[0]->loc, "'%s' needs an integer count", m);
 			lvalue(c, callee->a, true, "change %s");

@@ -1202,14 +1202,13 @@ static struct p4n *parse_enum(struct parser *ps, struct p4_list *annos)
 
 	next(ps);
 	n->annos = *annos;
-	if (tok(ps) == K_BIT || tok(ps) == K_INT || is_type_name(ps, peek(ps, 0))) {
-		if (is_name_tok(tok(ps)) && tok_at(ps, 1) == P_LBRACE)
-			goto name;	/* `enum Known {`: the name shadows, no type */
+	/* `enum T Name {` is serializable; `enum Name {` is not, even when Name
+	 * is already a type (the checker reports the redeclaration) */
+	if (is_base_type_tok(tok(ps)) || (is_type_name(ps, peek(ps, 0)) && tok_at(ps, 1) != P_LBRACE)) {
 		n->a = parse_type(ps);
 		if (!n->a)
 			return NULL;
 	}
-name:
 	n->loc = loc(ps);
 	n->name = parse_name(ps, "an enum name");
 	if (!n->name)
