@@ -15,6 +15,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -746,6 +750,91 @@ static void test_million(void **state)
 	assert_int_equal(route(0x020000000000ull + 5, "1.1.1.1", "1.1.1.1", 6), -1);
 }
 
+/* Many entries in a table DPDK rebuilds on change (LPM): adds, deletes and
+ * modifies in batches, checked through TDI and through packets. */
+static void test_rebuilt_table(void **state)
+{
+	uint32_t lpm = table_id("ipv4_lpm");
+	struct ipdk_err err;
+	char text[128], dst[32];
+
+	(void)state;
+	assert_int_equal(tdi_batch_begin(dev, &err), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(text, sizeof(text), "match 11.%d.%d.0/24 action set_port port %d", i / 250,
+			 i % 250, i % 4);
+		add("ipv4_lpm", text);
+	}
+	assert_int_equal(tdi_batch_commit(dev, &err), 0);
+	/* Delete every third route, move every fifth to port 3. */
+	assert_int_equal(tdi_batch_begin(dev, &err), 0);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(text, sizeof(text), "match 11.%d.%d.0/24 action set_port port 3", i / 250,
+			 i % 250);
+		if (i % 3 == 0)
+			del("ipv4_lpm", text);
+	}
+	for (int i = 0; i < 1000; i++) {
+		struct tdi_entry e;
+
+		if (i % 3 == 0 || i % 5)
+			continue;
+		snprintf(text, sizeof(text), "match 11.%d.%d.0/24 action set_port port 3", i / 250,
+			 i % 250);
+		parse("ipv4_lpm", text, &e);
+		assert_int_equal(tdi_entry_modify(dev, &e, &err), 0);
+	}
+	assert_int_equal(tdi_batch_commit(dev, &err), 0);
+	assert_int_equal(tdi_entry_count(dev, lpm), 1000 - 334);
+	for (int i = 0; i < 1000; i += 7) {
+		int want = i % 3 == 0 ? -1 : i % 5 == 0 ? 3 : i % 4;
+
+		snprintf(dst, sizeof(dst), "11.%d.%d.9", i / 250, i % 250);
+		assert_int_equal(route(0x1, "1.1.1.1", dst, 6), want);
+	}
+	assert_int_equal(tdi_table_clear(dev, lpm, &err), 0);
+	assert_int_equal(route(0x1, "1.1.1.1", "11.0.1.9", 6), -1);
+}
+
+/* A batch that DPDK refuses at commit (selector weights beyond the group
+ * size) after its entry changes reached the shadow copy: nothing changes for
+ * the data path or TDI, and the repaired shadow serves correctly once it
+ * becomes active in the next commits. */
+static void test_failed_batch(void **state)
+{
+	uint32_t sel = table_id("sel"), lpm = table_id("ipv4_lpm"), l2 = table_id("l2_exact");
+	struct ipdk_err err;
+
+	(void)state;
+	add("ipv4_lpm", "match 60.0.0.0/8 action set_port port 1");
+	add("l2_exact", "match 00:00:00:00:06:01 action set_port port 2");
+	assert_int_equal(tdi_batch_begin(dev, &err), 0);
+	add("l2_exact", "match 00:00:00:00:06:02 action set_port port 3");
+	del("l2_exact", "match 00:00:00:00:06:01 action nop");
+	add("ipv4_lpm", "match 61.0.0.0/8 action set_port port 2");
+	del("ipv4_lpm", "match 60.0.0.0/8 action discard");
+	assert_int_equal(tdi_selector_group_add(dev, sel, 1, &err), 0);
+	assert_int_equal(tdi_selector_member_set(dev, sel, 1, 1, 3, &err), 0);
+	assert_int_equal(tdi_selector_member_set(dev, sel, 1, 2, 2, &err), 0);
+	assert_int_equal(tdi_batch_commit(dev, &err), -ENOSPC);
+	assert_non_null(strstr(err.msg, "sel"));
+
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(tdi_entry_count(dev, l2), 1);
+		assert_int_equal(tdi_entry_count(dev, lpm), 1);
+		assert_int_equal(route(0x1, "1.1.1.1", "60.1.1.1", 6), 1);
+		assert_int_equal(route(0x1, "1.1.1.1", "61.1.1.1", 6), -1);
+		assert_int_equal(route(0x0601, "1.1.1.1", "1.1.1.1", 6), 2);
+		assert_int_equal(route(0x0602, "1.1.1.1", "1.1.1.1", 6), -1);
+		/* Two commits that change other tables: each copy serves in turn. */
+		add("meta_exact", "match 9 9 action nop");
+		del("meta_exact", "match 9 9 action nop");
+	}
+	assert_int_equal(tdi_selector_member_set(dev, sel, 1, 1, 1, &err), -ENOENT);
+	del("l2_exact", "match 00:00:00:00:06:01 action nop");
+	del("ipv4_lpm", "match 60.0.0.0/8 action discard");
+}
+
 /* ---- Selectors, learners, counters, registers --------------------------- */
 
 static void test_selector(void **state)
@@ -852,6 +941,251 @@ static void test_counters_registers(void **state)
 	del("ipv4_lpm", "match 50.0.0.0/8 action discard");
 }
 
+/* ---- Changes under traffic ---------------------------------------------- */
+
+/* A pipeline thread forwards a steady stream of two flows while entries
+ * change, one commit at a time. Flow A (even sequence numbers) has an entry
+ * that never changes; flow B (odd ones) has its port changed by every commit,
+ * in the same batch as 1000 other entries being added or deleted. A packet is
+ * steered by the state that is active when the pipeline receives it, so in
+ * the order packets were sent flow B must go through the versions one after
+ * the other, never back, and a packet sent after a commit returned must see
+ * that commit. No packet may be lost. */
+#define LIVE_COMMITS 60
+#define LIVE_BG 1000
+#define LIVE_MAX_PKTS (1u << 21)
+#define LIVE_IN_FLIGHT 128
+#define MAC_A 0x0000000000a1ull
+#define MAC_B 0x0000000000b2ull
+#define MAC_BG 0x030000000000ull
+
+struct live {
+	struct rte_ring *in;
+	_Atomic uint64_t sent;   /* written by the traffic thread */
+	_Atomic int64_t last_b;  /* highest flow B sequence number received */
+	atomic_bool stop;
+	uint64_t recv;
+	int8_t *port_of;         /* per sequence number; -1: not received */
+	int error;               /* traffic thread: a duplicate or unknown packet */
+};
+
+static int live_port(uint32_t version)
+{
+	return 1 + (int)(version % 3);
+}
+
+static void live_send(struct live *lv, unsigned int n)
+{
+	uint64_t sent = atomic_load(&lv->sent);
+	struct rte_mbuf *m[16];
+	unsigned int k, done;
+
+	for (k = 0; k < n && sent + k < LIVE_MAX_PKTS; k++) {
+		uint64_t seq = sent + k, dmac = (seq & 1) ? MAC_B : MAC_A;
+		uint8_t *d;
+
+		m[k] = rte_pktmbuf_alloc(ipdk_dpdk_mempool());
+		if (!m[k])
+			break;
+		d = (uint8_t *)rte_pktmbuf_append(m[k], 64);
+		memset(d, 0, 64);
+		for (int i = 0; i < 6; i++) {
+			d[i] = (uint8_t)(dmac >> (40 - 8 * i));
+			d[6 + i] = (uint8_t)(0x020000000001ull >> (40 - 8 * i));
+		}
+		d[12] = 0x88;
+		d[13] = 0xb5;
+		memcpy(d + 14, &seq, sizeof(seq));
+	}
+	done = rte_ring_enqueue_burst(lv->in, (void **)m, k, NULL);
+	for (unsigned int i = done; i < k; i++)
+		rte_pktmbuf_free(m[i]);
+	atomic_store(&lv->sent, sent + done);
+}
+
+static unsigned int live_collect(struct live *lv)
+{
+	uint64_t sent = atomic_load(&lv->sent);
+	unsigned int got = 0;
+
+	for (int port = 0; port < N_PORTS; port++) {
+		struct rte_ring *r = ipdk_port_ring_from_pipeline(ports[port]);
+		struct rte_mbuf *m[32];
+		unsigned int n = rte_ring_dequeue_burst(r, (void **)m, 32, NULL);
+
+		for (unsigned int i = 0; i < n; i++) {
+			uint64_t seq;
+
+			memcpy(&seq, rte_pktmbuf_mtod(m[i], uint8_t *) + 14, sizeof(seq));
+			rte_pktmbuf_free(m[i]);
+			if (seq >= sent || lv->port_of[seq] != -1) {
+				lv->error = 1;
+				continue;
+			}
+			lv->port_of[seq] = (int8_t)port;
+			if ((seq & 1) && (int64_t)seq > atomic_load(&lv->last_b))
+				atomic_store(&lv->last_b, (int64_t)seq);
+		}
+		got += n;
+	}
+	lv->recv += got;
+	return got;
+}
+
+/* The traffic thread: keeps LIVE_IN_FLIGHT packets in the pipeline until
+ * told to stop, then collects what is still on its way (for up to 2 s). */
+static void *live_traffic(void *arg)
+{
+	struct live *lv = arg;
+	struct timespec t0, t;
+
+	while (!atomic_load(&lv->stop)) {
+		if (atomic_load(&lv->sent) - lv->recv < LIVE_IN_FLIGHT)
+			live_send(lv, 8);
+		if (!live_collect(lv)) {
+			struct timespec ts = { .tv_nsec = 5000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		struct timespec ts = { .tv_nsec = 100000 };
+
+		if (!live_collect(lv))
+			nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (lv->recv < atomic_load(&lv->sent) && secs(&t0, &t) < 2.0);
+	return NULL;
+}
+
+/* Waits until flow B has a packet sent at or after seq back. */
+static void live_wait(struct live *lv, uint64_t seq)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load(&lv->last_b) < (int64_t)seq) {
+		struct timespec ts = { .tv_nsec = 50000 };
+
+		nanosleep(&ts, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (secs(&t0, &t) > 10.0)
+			fail_msg("stream stalled: %" PRIu64 " sent", atomic_load(&lv->sent));
+	}
+}
+
+/* Commit k: flow B's entry gets port live_port(k), by a modify (odd k) or by
+ * a delete first and an add last, with the 1000 other changes in between, so
+ * that a packet reading a copy while it is brought up to date would miss and
+ * be dropped. */
+static void live_batch(uint32_t k)
+{
+	uint32_t l2 = table_id("l2_exact");
+	struct tdi_entry e, b;
+	struct ipdk_err err;
+
+	assert_int_equal(tdi_batch_begin(dev, &err), 0);
+	memset(&b, 0, sizeof(b));
+	b.table_id = l2;
+	b.action_id = action_id("set_port");
+	mac_key(&b, MAC_B);
+	b.params[0][15] = (uint8_t)live_port(k);
+	assert_int_equal(k % 2 ? tdi_entry_modify(dev, &b, &err) : tdi_entry_delete(dev, &b, &err),
+			 0);
+	e = b;
+	e.params[0][15] = 0;
+	for (uint32_t j = 0; j < LIVE_BG; j++) {
+		mac_key(&e, MAC_BG + j);
+		assert_int_equal(k % 2 ? tdi_entry_add(dev, &e, &err) : tdi_entry_delete(dev, &e, &err),
+				 0);
+	}
+	if (!(k % 2))
+		assert_int_equal(tdi_entry_add(dev, &b, &err), 0);
+	assert_int_equal(tdi_batch_commit(dev, &err), 0);
+}
+
+/* Flow B, in sending order, must step through the versions one by one. */
+static void live_check(const struct live *lv, const uint64_t *after)
+{
+	uint32_t v = 0, floor = 0;
+
+	for (uint64_t seq = 0; seq < atomic_load(&lv->sent); seq++) {
+		int port = lv->port_of[seq];
+
+		if (!(seq & 1)) {
+			assert_int_equal(port, 1);
+			continue;
+		}
+		while (floor < LIVE_COMMITS && after[floor + 1] <= seq)
+			floor++;
+		if (port != live_port(v)) {
+			if (port != live_port(v + 1))
+				fail_msg("flow B packet %" PRIu64 " on port %d, version %u expected port %d or %d",
+					 seq, port, v, live_port(v), live_port(v + 1));
+			v++;
+		}
+		if (v < floor)
+			fail_msg("flow B packet %" PRIu64 " sent after commit %u returned saw version %u",
+				 seq, floor, v);
+	}
+	assert_int_equal(v, LIVE_COMMITS);
+}
+
+static void test_live(void **state)
+{
+	struct ipdk_dpdk_runner_cfg rcfg = { .n_threads = 1, .cpus = { -1 } };
+	struct ipdk_port_stats d0, d1;
+	struct ipdk_dpdk_runner *runner;
+	struct live lv = { .in = ipdk_port_ring_to_pipeline(ports[0]), .last_b = -1 };
+	uint64_t after[LIVE_COMMITS + 1] = { 0 };
+	struct timespec t0, t1;
+	struct ipdk_err err;
+	pthread_t traffic;
+	char text[128];
+
+	(void)state;
+	lv.port_of = malloc(LIVE_MAX_PKTS);
+	assert_non_null(lv.port_of);
+	memset(lv.port_of, -1, LIVE_MAX_PKTS);
+	snprintf(text, sizeof(text), "match 0x%llx action set_port port 1", MAC_A);
+	add("l2_exact", text);
+	snprintf(text, sizeof(text), "match 0x%llx action set_port port %d", MAC_B, live_port(0));
+	add("l2_exact", text);
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, DROP_PORT, &d0), 0);
+	assert_int_equal(ipdk_dpdk_runner_start(&rcfg, &runner, &err), 0);
+	assert_int_equal(ipdk_dpdk_runner_add(runner, 0, pl, &err), 0);
+	assert_int_equal(pthread_create(&traffic, NULL, live_traffic, &lv), 0);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t k = 1; k <= LIVE_COMMITS; k++) {
+		live_wait(&lv, after[k - 1]);
+		live_batch(k);
+		after[k] = atomic_load(&lv.sent);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	live_wait(&lv, after[LIVE_COMMITS]);
+	atomic_store(&lv.stop, true);
+	pthread_join(traffic, NULL);
+	ipdk_dpdk_runner_remove(runner, pl);
+	ipdk_dpdk_runner_stop(runner);
+	fprintf(stderr, "live: %d commits of %d entries in %.2f s, %" PRIu64 " packets sent, %" PRIu64 " received\n",
+		LIVE_COMMITS, LIVE_BG + 1, secs(&t0, &t1), atomic_load(&lv.sent), lv.recv);
+
+	assert_false(lv.error);
+	assert_int_equal(lv.recv, atomic_load(&lv.sent));
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, DROP_PORT, &d1), 0);
+	assert_int_equal(d1.tx_packets, d0.tx_packets);
+	live_check(&lv, after);
+	free(lv.port_of);
+
+	assert_int_equal(tdi_entry_count(dev, table_id("l2_exact")), 2);
+	snprintf(text, sizeof(text), "match 0x%llx action nop", MAC_A);
+	del("l2_exact", text);
+	snprintf(text, sizeof(text), "match 0x%llx action nop", MAC_B);
+	del("l2_exact", text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -859,11 +1193,14 @@ int main(void)
 		cmocka_unit_test(test_steering),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_rebuilt_table),
+		cmocka_unit_test(test_failed_batch),
 		cmocka_unit_test(test_selector),
 		cmocka_unit_test(test_learner),
 		cmocka_unit_test(test_counters_registers),
 		cmocka_unit_test(test_big_batch),
 		cmocka_unit_test(test_million),
+		cmocka_unit_test(test_live),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
