@@ -1,0 +1,25 @@
+#!/bin/sh
+# Builds the ipdk-p4c front-end fuzzer with clang (libFuzzer + ASan + UBSan)
+# and runs it for the given number of seconds (default 600). Seeds are the
+# preprocessed programs of tests/p4c; the corpus and any crash reproducers
+# stay in build-fuzz/p4c/. Not part of the test suite.
+# Usage: scripts/fuzz-p4c.sh [SECONDS] [extra libFuzzer options...]
+set -eu
+SECS=${1:-600}
+[ $# -gt 0 ] && shift
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${FUZZ_OUT:-$ROOT/build-fuzz/p4c}
+mkdir -p "$OUT/corpus" "$OUT/crashes"
+clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -I"$ROOT/include" \
+	-DIPDK_P4INCLUDE_DIR="\"$ROOT/p4include\"" \
+	"$ROOT"/lib/p4c/diag.c "$ROOT"/lib/p4c/lexer.c "$ROOT"/lib/p4c/parser.c \
+	"$ROOT"/lib/p4c/dump.c "$ROOT"/lib/p4c/check.c "$ROOT"/lib/p4c/p4c.c \
+	"$ROOT"/lib/util/err.c "$ROOT"/tests/p4c/fuzz/fuzz_p4c.c -o "$OUT/fuzz_p4c"
+for f in "$ROOT"/tests/p4c/valid/*.p4 "$ROOT"/tests/p4c/invalid/*.p4; do
+	cpp -x c -undef -nostdinc -w -P -I "$ROOT/p4include" -I "$ROOT/tests/p4c/valid" \
+		-DUSE_EXTRA "$f" > "$OUT/corpus/seed-$(basename "$f")" 2>/dev/null || true
+done
+echo "fuzzing for $SECS s; corpus in $OUT/corpus"
+exec "$OUT/fuzz_p4c" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+	-artifact_prefix="$OUT/crashes/" -print_final_stats=1 "$@" "$OUT/corpus"
