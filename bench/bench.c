@@ -49,6 +49,29 @@ int bench_env_init(unsigned int mem_mb, struct ipdk_err *err)
 	return ipdk_dpdk_env_init(&cfg, err);
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* EAL keeps its runtime files (config, memory maps, the multi-process socket)
+ * in <runtime dir>/<file prefix> and leaves them behind; ipdk's prefix is
+ * "ipdk-<pid>", so this process's directory is known. */
+void bench_env_fini(void)
+{
+	const char *base = getuid() ? getenv("XDG_RUNTIME_DIR") : "/var/run";
+	char dir[PATH_MAX];
+
+	ipdk_dpdk_env_fini();
+	if (!base)
+		base = "/tmp";
+	snprintf(dir, sizeof(dir), "%s/dpdk/ipdk-%d", base, (int)getpid());
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -239,14 +262,6 @@ int bench_codegen_init(struct bench_codegen *cg, const char *internal_inc,
 				    strerror(errno));
 	}
 	return read_cflags(cg, err);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 void bench_codegen_fini(struct bench_codegen *cg)

@@ -183,6 +183,6 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < N_PORTS; i++)
 		if (ports[i])
 			ipdk_port_destroy(ports[i]);
-	ipdk_dpdk_env_fini();
+	bench_env_fini();
 	return rc ? 1 : 0;
 }

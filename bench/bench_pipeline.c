@@ -532,6 +532,6 @@ int main(int argc, char **argv)
 		rte_pktmbuf_free(h.pkts[k]);
 	for (unsigned int i = 0; i < N_PORTS; i++)
 		ipdk_port_destroy(h.ports[i]);
-	ipdk_dpdk_env_fini();
+	bench_env_fini();
 	return rc ? 1 : 0;
 }

@@ -5,14 +5,20 @@
  * entries per commit, in one run. Each phase stops at its entry target or at
  * its time budget, whichever comes first, and prints the N it reached, so the
  * two rates can be compared honestly. The batched phase also prints its rate
- * over the same first N as the one-commit phase (equal table occupancy) and
+ * over the first N the one-commit phase reached (equal table occupancy) and
  * the rate of its first and last batch (how the cost grows with the table).
  * A third figure, taken on a second pipeline in between, writes the same first
- * N entries in the same batches straight through rte_swx_ctl, bypassing TDI:
- * it tells how much of the cost is TDI's and how much is DPDK's.
+ * N entries in the same batches through DPDK's own control library
+ * (rte_swx_ctl, which other P4-DPDK stacks use), bypassing TDI and our target.
+ *
+ * The pipeline runs on a pipeline thread while the tables are written, as in
+ * infrap4d (idle: no packets, so the thread backs off between polls): a
+ * commit has to wait until that thread has left the old table state, and
+ * that wait is most of what one commit per entry costs. With -R no thread
+ * runs the pipeline and commits need not wait.
  *
  * Usage: bench_tdi [-n batched target] [-b batch size] [-m one-commit target]
- *                  [-T batched budget s] [-t one-commit budget s]
+ *                  [-T batched budget s] [-t one-commit budget s] [-R]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,7 +35,8 @@
 static struct {
 	uint64_t n_batched, batch, n_single;
 	double budget_batched, budget_single;
-} opt = { 1000000, 10000, 20000, 90.0, 20.0 };
+	bool no_runner;
+} opt = { 1000000, 10000, 20000, 90.0, 20.0, false };
 
 struct phase {
 	uint64_t n;          /* entries written */
@@ -103,7 +110,7 @@ static int one_batch(struct tdi_dev *dev, struct tdi_entry *e, const struct tdi_
 }
 
 static int phase_batched(struct tdi_dev *dev, struct tdi_entry *e,
-			 const struct tdi_action_info *a, struct batched *b,
+			 const struct tdi_action_info *a, uint64_t head_n, struct batched *b,
 			 struct ipdk_err *err)
 {
 	double t0 = bench_now(), c0 = bench_cpu_now(), tb, rate = 0, last_s = 0;
@@ -117,9 +124,9 @@ static int phase_batched(struct tdi_dev *dev, struct tdi_entry *e,
 
 		if (n > opt.n_batched - b->all.n)
 			n = opt.n_batched - b->all.n;
-		/* Cut the batch that crosses n_single there, to time that prefix. */
-		if (b->all.n < opt.n_single && b->all.n + n > opt.n_single)
-			n = opt.n_single - b->all.n;
+		/* Cut the batch that crosses head_n there, to time that prefix. */
+		if (b->all.n < head_n && b->all.n + n > head_n)
+			n = head_n - b->all.n;
 		tb = bench_now();
 		rc = one_batch(dev, e, a, b->all.n, n, err);
 		if (rc)
@@ -129,7 +136,7 @@ static int phase_batched(struct tdi_dev *dev, struct tdi_entry *e,
 		if (!b->all.n)
 			b->first_rate = rate;
 		b->all.n += n;
-		if (b->all.n == opt.n_single) {
+		if (b->all.n == head_n) {
 			b->head.n = b->all.n;
 			b->head.secs = bench_now() - t0;
 			b->head.cpu = bench_cpu_now() - c0;
@@ -166,7 +173,8 @@ static struct rte_swx_table_entry *raw_entry(struct rte_swx_ctl_pipeline *ctl,
 	return NULL;
 }
 
-static int phase_raw(struct ipdk_port *port, struct phase *ph, struct ipdk_err *err)
+static int phase_raw(struct ipdk_port *port, uint64_t n, struct phase *ph,
+		     struct ipdk_err *err)
 {
 	struct ipdk_dpdk_pipeline *pl = NULL;
 	struct rte_swx_ctl_pipeline *ctl;
@@ -194,13 +202,13 @@ static int phase_raw(struct ipdk_port *port, struct phase *ph, struct ipdk_err *
 	}
 	t0 = bench_now();
 	c0 = bench_cpu_now();
-	for (ph->n = 0; !rc && ph->n < opt.n_single; ph->n++) {
+	for (ph->n = 0; !rc && ph->n < n; ph->n++) {
 		uint64_t mac = 0xaa0000000000ull + ph->n;
 
 		for (int k = 0; k < 6; k++)
 			e->key[k] = mac >> (8 * (5 - k));
 		rc = rte_swx_ctl_pipeline_table_entry_add(ctl, "vxlan_table", e);
-		if (!rc && ((ph->n + 1) % opt.batch == 0 || ph->n + 1 == opt.n_single))
+		if (!rc && ((ph->n + 1) % opt.batch == 0 || ph->n + 1 == n))
 			rc = rte_swx_ctl_pipeline_commit(ctl, 1);
 	}
 	ph->secs = bench_now() - t0;
@@ -246,7 +254,8 @@ static void report(const struct phase *single, const struct batched *b, double c
 	double rh = b->head.n ? b->head.n / b->head.secs : 0;
 	double rhc = b->head.n ? b->head.n / b->head.cpu : 0;
 
-	printf("TDI table write rate, vxlan_table (exact 48-bit key, 22 action parameters)\n");
+	printf("TDI table write rate, vxlan_table (exact 48-bit key, 22 action parameters), %s\n",
+	       opt.no_runner ? "no pipeline thread" : "pipeline running on a thread (idle)");
 	printf("  one commit per entry: %8" PRIu64 " entries in %7.2f s: %9.0f entries/s "
 	       "(%9.0f per CPU s)\n", single->n, single->secs, r1, r1c);
 	printf("  table clear:          %8" PRIu64 " entries in %7.2f s\n", cleared, clear_s);
@@ -264,24 +273,39 @@ static void report(const struct phase *single, const struct batched *b, double c
 		printf("  batched/one-commit over the same %" PRIu64 " entries: %.1fx "
 		       "(per CPU s: %.1fx)\n", b->head.n, rh / r1, rhc / r1c);
 	if (b->head.n && raw->n == b->head.n)
-		printf("  same %" PRIu64 " entries batched straight into rte_swx_ctl (no TDI): "
-		       "%9.0f entries/s (%9.0f per CPU s); TDI/raw: %.2f (per CPU s: %.2f)\n",
+		printf("  same %" PRIu64 " entries, same batches, through DPDK's rte_swx_ctl: "
+		       "%9.0f entries/s (%9.0f per CPU s); TDI/rte_swx_ctl: %.2f (per CPU s: %.2f)\n",
 		       raw->n, raw->n / raw->secs, raw->n / raw->cpu, rh / (raw->n / raw->secs),
 		       rhc / (raw->n / raw->cpu));
 	fflush(stdout);
+}
+
+/* A second thread, unpinned, runs the pipeline the way infrap4d does. */
+static int runner_start(struct ipdk_dpdk_pipeline *pl, struct ipdk_dpdk_runner **r,
+			struct ipdk_err *err)
+{
+	struct ipdk_dpdk_runner_cfg cfg = { .n_threads = 1 };
+	int rc;
+
+	cfg.cpus[0] = -1;
+	rc = ipdk_dpdk_runner_start(&cfg, r, err);
+	if (!rc)
+		rc = ipdk_dpdk_runner_add(*r, 0, pl, err);
+	return rc;
 }
 
 static int parse_args(int argc, char **argv)
 {
 	int ch;
 
-	while ((ch = getopt(argc, argv, "n:b:m:T:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:b:m:T:t:R")) != -1) {
 		switch (ch) {
 		case 'n': opt.n_batched = strtoull(optarg, NULL, 0); break;
 		case 'b': opt.batch = strtoull(optarg, NULL, 0); break;
 		case 'm': opt.n_single = strtoull(optarg, NULL, 0); break;
 		case 'T': opt.budget_batched = atof(optarg); break;
 		case 't': opt.budget_single = atof(optarg); break;
+		case 'R': opt.no_runner = true; break;
 		default: return -1;
 		}
 	}
@@ -296,6 +320,7 @@ int main(int argc, char **argv)
 	struct ipdk_dpdk_pipeline *pl = NULL;
 	struct ipdk_port *port = NULL;
 	struct tdi_dev *dev = NULL;
+	struct ipdk_dpdk_runner *runner = NULL;
 	struct ipdk_err err = { 0 };
 	struct ipdk_port_cfg pc = { .type = IPDK_PORT_RING, .name = "tdi0" };
 	struct phase single = { 0 }, raw = { 0 };
@@ -306,7 +331,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv)) {
 		fprintf(stderr, "usage: %s [-n batched] [-b batch] [-m one-commit] "
-			"[-T batched budget s] [-t one-commit budget s]\n", argv[0]);
+			"[-T batched budget s] [-t one-commit budget s] [-R]\n", argv[0]);
 		return 2;
 	}
 	rc = bench_env_init(2048, &err);
@@ -320,6 +345,8 @@ int main(int argc, char **argv)
 		if (!t || !a)
 			rc = ipdk_err_set(&err, -ENOENT, "vxlan_table or vxlan_encap not found");
 	}
+	if (!rc && !opt.no_runner)
+		rc = runner_start(pl, &runner, &err);
 	if (!rc) {
 		e.table_id = t->id;
 		e.action_id = a->id;
@@ -334,9 +361,9 @@ int main(int argc, char **argv)
 	/* After the one-commit phase, so that both it and the batched phase
 	 * find the process heap as warm as this one does. */
 	if (!rc)
-		rc = phase_raw(port, &raw, &err);
+		rc = phase_raw(port, single.n, &raw, &err);
 	if (!rc)
-		rc = phase_batched(dev, &e, a, &b, &err);
+		rc = phase_batched(dev, &e, a, single.n, &b, &err);
 	if (!rc && tdi_entry_count(dev, t->id) != b.all.n)
 		rc = ipdk_err_set(&err, -EIO, "table holds %" PRIu64 " entries, expected %" PRIu64,
 				  tdi_entry_count(dev, t->id), b.all.n);
@@ -344,11 +371,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_tdi: %s\n", err.msg);
 	else
 		report(&single, &b, clear_s, cleared, &raw);
+	if (runner) {
+		ipdk_dpdk_runner_remove(runner, pl);
+		ipdk_dpdk_runner_stop(runner);
+	}
 	if (dev)
 		tdi_dev_close(dev);
 	ipdk_dpdk_pipeline_free(pl);
 	if (port)
 		ipdk_port_destroy(port);
-	ipdk_dpdk_env_fini();
+	bench_env_fini();
 	return rc ? 1 : 0;
 }

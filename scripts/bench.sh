@@ -110,11 +110,14 @@ run() {
 
 run pipeline "$build/bench/bench_pipeline" -s "${BENCH_SECONDS:-0.6}" -r "${BENCH_REPS:-5}"
 run load "$build/bench/bench_load" -r "${BENCH_LOAD_REPS:-5}"
-run tdi "$build/bench/bench_tdi" -n "${BENCH_TDI_N:-1000000}" -b "${BENCH_TDI_BATCH:-10000}" \
-	-m "${BENCH_TDI_SINGLE:-20000}" -T "${BENCH_TDI_BUDGET:-60}" \
-	-t "${BENCH_TDI_SINGLE_BUDGET:-15}"
+tdi_args=(-n "${BENCH_TDI_N:-1000000}" -b "${BENCH_TDI_BATCH:-10000}"
+	  -m "${BENCH_TDI_SINGLE:-20000}" -T "${BENCH_TDI_BUDGET:-60}"
+	  -t "${BENCH_TDI_SINGLE_BUDGET:-15}")
+# As deployed (a pipeline thread runs), then with no thread to wait for.
+run tdi "$build/bench/bench_tdi" "${tdi_args[@]}"
+run tdi-nothread "$build/bench/bench_tdi" -R "${tdi_args[@]}"
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|one commit per entry|reached|batched/one-commit|no TDI' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:' "$out"
 exit $rc
