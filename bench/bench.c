@@ -57,19 +57,9 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return remove(path);
 }
 
-/* EAL keeps its runtime files (config, memory maps, the multi-process socket)
- * in <runtime dir>/<file prefix> and leaves them behind; ipdk's prefix is
- * "ipdk-<pid>", so this process's directory is known. */
 void bench_env_fini(void)
 {
-	const char *base = getuid() ? getenv("XDG_RUNTIME_DIR") : "/var/run";
-	char dir[PATH_MAX];
-
 	ipdk_dpdk_env_fini();
-	if (!base)
-		base = "/tmp";
-	snprintf(dir, sizeof(dir), "%s/dpdk/ipdk-%d", base, (int)getpid());
-	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static int cmp_double(const void *a, const void *b)

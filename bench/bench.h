@@ -34,7 +34,7 @@ double bench_cpu_now(void);
 /* Starts DPDK (no hugepages) with mem_mb of memory and quiet logs. */
 int bench_env_init(unsigned int mem_mb, struct ipdk_err *err);
 
-/* Stops DPDK and removes the runtime directory EAL left for this process. */
+/* Stops DPDK (ipdk_dpdk_env_fini also removes EAL's runtime directory). */
 void bench_env_fini(void);
 
 /* Median of v[0..n-1] (sorts v). */
