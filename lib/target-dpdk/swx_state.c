@@ -10,8 +10,8 @@
  *   - incrementally updated tables (exact match) and selectors have one
  *     object per array;
  *   - tables rebuilt on change (wildcard, LPM) have one object shared by both
- *     arrays, replaced as a whole; the old one is freed once no packet can
- *     still be reading it;
+ *     arrays, replaced as a whole; the old one is freed at the next commit,
+ *     well after the last packet that could read it has left;
  *   - learner objects belong to the pipeline and are shared by both arrays.
  * DPDK's control handle keeps its own copy of the state, whose rebuilt-table
  * objects are shared with the array the pipeline had before us; the handle
@@ -33,10 +33,6 @@
 #include "swx_state.h"
 
 #define NAME_SZ RTE_SWX_CTL_NAME_SIZE
-/* ipdk_dpdk_pipeline_quiesce() waits for two rounds of the pipeline thread;
- * a round may not drain a full set of in-flight packets on a long program,
- * so a swap waits for that twice before touching the old array. */
-#define SWAP_QUIESCE_CALLS 2
 #define CHG_MIN_CAP (64 * 1024)
 #define RSET_MIN_SLOTS 128
 
@@ -89,6 +85,7 @@ struct stable {
 	struct rset rs;
 	uint8_t *idbuf;
 	void *new_obj;          /* rebuilt in the commit under way */
+	void *retired;          /* replaced by the previous commit, freed by the next */
 	uint64_t n_chg;
 	bool dflt_chg;
 	uint32_t dflt_action;
@@ -733,12 +730,6 @@ static int learner_init(struct swx_state *s, uint32_t k, const struct rte_swx_ta
 	return defaults_init(s, idx, old, err);
 }
 
-static void quiesce(struct swx_state *s)
-{
-	for (int i = 0; i < SWAP_QUIESCE_CALLS; i++)
-		ipdk_dpdk_pipeline_quiesce(s->pl);
-}
-
 static void tables_fini(struct swx_state *s)
 {
 	for (uint32_t i = 0; s->t && i < s->n; i++) {
@@ -749,6 +740,8 @@ static void tables_fini(struct swx_state *s)
 		free(t->mailbox);
 		free(t->idbuf);
 		free(t->dflt_data);
+		if (t->retired)
+			t->ops.free(t->retired);
 		rset_fini(&t->rs);
 		free(t->sp.selector_mask);
 		free(t->cur);
@@ -806,7 +799,7 @@ int swx_state_create(struct ipdk_dpdk_pipeline *pl, struct swx_state **out,
 		goto fail;
 	rte_swx_pipeline_table_state_set(s->p, s->ts[0]);
 	s->active = 0;
-	quiesce(s);
+	ipdk_dpdk_pipeline_quiesce(s->pl);
 	/* The objects of rebuilt tables in the old array are also in the copy
 	 * DPDK's control handle keeps, which frees them. */
 	array_free(s, old, false);
@@ -1145,12 +1138,14 @@ static void replay(struct swx_state *s, struct rte_swx_table_state *in)
 	for (uint32_t i = 0; i < s->n; i++) {
 		struct stable *t = &s->t[i];
 
+		/* A replaced object is freed one commit later: a packet that
+		 * lingers past the quiesce still finds it intact. */
 		if (t->new_obj) {
-			void *old = in[i].obj;
-
+			if (t->retired)
+				t->ops.free(t->retired);
+			t->retired = in[i].obj;
 			in[i].obj = t->new_obj;
 			t->new_obj = NULL;
-			t->ops.free(old);
 		}
 		for (uint32_t g = 0; t->kind == OBJ_SELECTOR && g < t->n_groups; g++) {
 			struct member *next = &t->next[(size_t)g * t->m_max];
@@ -1191,7 +1186,7 @@ int swx_state_commit(struct swx_state *s, struct ipdk_err *err)
 	 * reading ac have left, ac is ours to bring up to date. */
 	rte_swx_pipeline_table_state_set(s->p, sh);
 	s->active = !s->active;
-	quiesce(s);
+	ipdk_dpdk_pipeline_quiesce(s->pl);
 	replay(s, ac);
 	swx_state_abort(s);
 	return 0;
