@@ -208,7 +208,10 @@ static int entry_cmd(struct ctl_ctx *c, unsigned int conn, const char *op, char 
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
-	rc = tdi_entry_parse(c->dp->tdi, t, rest + n, e, err);
+	/* An action after the key is allowed (and ignored), so an entry copied
+	 * from "dump" can be deleted as it is. */
+	rc = strstr(rest + n, " action ") ? tdi_entry_parse(c->dp->tdi, t, rest + n, e, err) :
+					    tdi_key_parse(c->dp->tdi, t, rest + n, e, err);
 	if (!rc && op[0] == 'd')
 		rc = tdi_entry_delete(c->dp->tdi, e, err);
 	if (!rc && op[0] == 'g') {

@@ -305,6 +305,11 @@ int tdi_meter_stats(struct tdi_dev *dev, uint32_t meter_id, uint64_t index,
 int tdi_entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
 		    const char *text, struct tdi_entry *e, struct ipdk_err *err);
 
+/* Parses only the key part, "match K1 K2 ... [priority P]", into e (for
+ * delete and get, which need no action). */
+int tdi_key_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
+		  const char *text, struct tdi_entry *e, struct ipdk_err *err);
+
 /* Parses "NAME [PARAM VALUE]..." (an action with its parameters) into e. */
 int tdi_action_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
 		     const char *text, struct tdi_entry *e, struct ipdk_err *err);

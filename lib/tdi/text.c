@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,8 +291,8 @@ int tdi_action_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
 	return rc;
 }
 
-int tdi_entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
-		    const char *text, struct tdi_entry *e, struct ipdk_err *err)
+static int entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
+		       const char *text, bool key_only, struct tdi_entry *e, struct ipdk_err *err)
 {
 	char *tok[TEXT_TOKENS_MAX], *copy;
 	int n, pos = 0, rc = 0;
@@ -340,6 +341,12 @@ int tdi_entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
 		e->priority = (uint32_t)p;
 		pos += 2;
 	}
+	if (key_only) {
+		if (pos < n)
+			rc = ipdk_err_set(err, -EINVAL, "table %s: unexpected '%s' after the key",
+					  t->name, tok[pos]);
+		goto out;
+	}
 	if (pos >= n || strcmp(tok[pos], "action")) {
 		rc = ipdk_err_set(err, -EINVAL, "table %s: '%s' where 'action' was expected", t->name,
 				  pos < n ? tok[pos] : "end of entry");
@@ -349,6 +356,18 @@ int tdi_entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
 out:
 	free(copy);
 	return rc;
+}
+
+int tdi_entry_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
+		    const char *text, struct tdi_entry *e, struct ipdk_err *err)
+{
+	return entry_parse(dev, t, text, false, e, err);
+}
+
+int tdi_key_parse(const struct tdi_dev *dev, const struct tdi_table_info *t,
+		  const char *text, struct tdi_entry *e, struct ipdk_err *err)
+{
+	return entry_parse(dev, t, text, true, e, err);
 }
 
 /* ---- Formatting --------------------------------------------------------- */

@@ -172,9 +172,6 @@ def test_clean_shutdown(hosts, infrap4d):
     assert "stopped" in d.log_text()
 
 
-@pytest.mark.xfail(reason="daemons/infrap4d/ctl.c: del/get parse the key with tdi_entry_parse(), "
-                   "which requires an action, so the documented 'del TABLE match KEY' fails "
-                   "with \"'end of entry' where 'action' was expected\"", strict=False)
 def test_del_and_get_take_key_only(net):
     d, h1, h2 = net
     mac = "02:00:00:00:02:01"
