@@ -161,7 +161,7 @@ struct ipdk_dpdk_runner_cfg {
 	unsigned int n_threads;      /* 0: 1 */
 	int cpus[64];                /* CPU each thread is pinned to; -1: not pinned */
 	bool busy_poll;              /* never sleep when idle (benchmarks) */
-	unsigned int idle_max_us;    /* longest idle sleep (0: 200 us) */
+	unsigned int idle_max_us;    /* longest idle sleep (0: 500 us) */
 };
 
 struct ipdk_dpdk_runner;

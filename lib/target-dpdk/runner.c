@@ -76,6 +76,13 @@ static uint64_t rx_total(const struct plist *l)
 	return sum;
 }
 
+static uint32_t idle_quantum(struct ipdk_dpdk_pipeline *pl)
+{
+	uint32_t n = ipdk_dpdk_pipeline_n_ports(pl);
+
+	return n < 2 ? 2 : n;
+}
+
 static void flush_all(const struct plist *l)
 {
 	for (unsigned int i = 0; i < l->n; i++)
@@ -94,7 +101,7 @@ static void *thread_main(void *arg)
 	struct rthread *t = arg;
 	struct ipdk_dpdk_runner *r = t->r;
 	const bool busy = r->cfg.busy_poll;
-	const unsigned int idle_max = r->cfg.idle_max_us ? r->cfg.idle_max_us : 200;
+	const unsigned int idle_max = r->cfg.idle_max_us ? r->cfg.idle_max_us : 500;
 	unsigned int empty_rounds = 0, sleep_us = 1, round = 0;
 	uint64_t last_rx = 0;
 
@@ -112,8 +119,12 @@ static void *thread_main(void *arg)
 			idle_sleep(idle_max);
 			continue;
 		}
+		/* Once asleep, a wake-up polls each input about once: on TAP ports
+		 * every poll is a read() system call. */
 		for (unsigned int i = 0; i < l->n; i++)
-			rte_swx_pipeline_run(ipdk_dpdk_pipeline_swx(l->pl[i]), RUNNER_INSTR_QUANTUM);
+			rte_swx_pipeline_run(ipdk_dpdk_pipeline_swx(l->pl[i]),
+					     empty_rounds < RUNNER_IDLE_SPINS ? RUNNER_INSTR_QUANTUM :
+					     idle_quantum(l->pl[i]));
 		round++;
 		if (busy) {
 			if (round % RUNNER_FLUSH_EVERY == 0)

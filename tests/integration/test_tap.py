@@ -67,11 +67,6 @@ def test_frames_from_kernel(tapnet):
     assert d.ports()["cpu"]["rx"] >= 3
 
 
-@pytest.mark.xfail(reason="lib/target-dpdk/runner.c: every idle wake-up runs "
-                   "rte_swx_pipeline_run() for RUNNER_INSTR_QUANTUM (256) instructions, and "
-                   "on a TAP (fd) port each empty rx is a read() returning EAGAIN: strace -c "
-                   "shows ~470 failed reads per nanosleep, ~30% of a core when idle (links: ~6%)",
-                   strict=False)
 def test_idle_with_tap_does_not_spin(tapnet):
     d, h1, tap = tapnet
     time.sleep(0.3)
