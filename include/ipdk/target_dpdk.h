@@ -125,15 +125,16 @@ struct ipdk_dpdk_pipeline_cfg {
 	const char *spec_path;      /* spec file, or */
 	const char *spec_text;      /* spec held in memory (spec_path NULL) */
 	const char *spec_name;      /* name for spec_text in error messages */
-	struct ipdk_port **ports;   /* port i gets pipeline port id i */
-	uint32_t n_ports;
+	struct ipdk_port **ports;   /* port i gets pipeline port id i; NULL: empty slot */
+	uint32_t n_ports;           /* port slots (ids 0 .. n_ports-1) */
 	int numa_node;              /* -1: any */
 };
 
 struct ipdk_dpdk_pipeline;
 
-/* Builds a pipeline. Hides DPDK's constraints: input ports are padded to a power
- * of two with idle ports, and an extra output port is added last for `drop`. */
+/* Builds a pipeline with n_ports port slots, each holding the port given for
+ * it or empty. Hides DPDK's constraints: input ports are padded to a power of
+ * two with idle ports, and an extra output port is added last for `drop`. */
 int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 			     struct ipdk_dpdk_pipeline **out, struct ipdk_err *err);
 
@@ -144,13 +145,21 @@ void ipdk_dpdk_pipeline_free(struct ipdk_dpdk_pipeline *pl);
 const char *ipdk_dpdk_pipeline_name(const struct ipdk_dpdk_pipeline *pl);
 struct rte_swx_pipeline *ipdk_dpdk_pipeline_swx(struct ipdk_dpdk_pipeline *pl);
 struct rte_swx_ctl_pipeline *ipdk_dpdk_pipeline_ctl(struct ipdk_dpdk_pipeline *pl);
-uint32_t ipdk_dpdk_pipeline_n_ports(const struct ipdk_dpdk_pipeline *pl);
+uint32_t ipdk_dpdk_pipeline_n_ports(const struct ipdk_dpdk_pipeline *pl);   /* slots */
 struct ipdk_port *ipdk_dpdk_pipeline_port(struct ipdk_dpdk_pipeline *pl, uint32_t id);
 
-/* Port statistics as the pipeline counts them. */
+/* Puts port into port slot id of pipeline pl (NULL empties it), also while a
+ * thread runs pl: returns once no packet can reach the previous occupant.
+ * A port holds one slot per pipeline; a taken slot must be emptied first. */
+int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
+				struct ipdk_port *port, struct ipdk_err *err);
+
+/* Port statistics as the pipeline counts them (since the port took its slot). */
 struct ipdk_port_stats {
 	uint64_t rx_packets, rx_bytes, rx_empty;
 	uint64_t tx_packets, tx_bytes, tx_drops;
+	uint64_t rx_broadcast, rx_multicast;   /* included in rx_packets */
+	uint64_t tx_broadcast, tx_multicast;   /* included in tx_packets */
 };
 int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				  struct ipdk_port_stats *stats);

@@ -1,9 +1,19 @@
 /*
  * Pipelines of the DPDK target: one SWX pipeline built from a spec and a list
- * of ports, with the control handle TDI drives. The builder hides the SWX
+ * of port slots, with the control handle TDI drives. The builder hides the SWX
  * pipeline's constraints from users: the input port count is padded to a power
  * of two with idle inputs, and one extra output port is appended last because
  * SWX sends dropped packets to the last output port.
+ *
+ * Port slots. SWX fixes a pipeline's ports when it is built, yet ports come
+ * and go while it runs (gNMI). So every pipeline port id is a slot: an SWX
+ * port of our own type that hands rx and tx to whichever port occupies it (its
+ * ipdk_port_io objects) and counts what passes. An empty slot receives nothing
+ * and drops what is sent to it. ipdk_dpdk_pipeline_port_set() changes a slot's
+ * occupant with one pointer store, then waits with
+ * ipdk_dpdk_pipeline_quiesce() until the pipeline thread can no longer be
+ * inside the previous occupant, so a port id means the same port for as long
+ * as the port lives, and no lock is taken on the data path.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -23,17 +33,30 @@
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
 #include "pipeline_priv.h"
+#include "port_priv.h"
 
 /* Enough for DPDK's mirroring example and for the mirror extern of P4. */
 #define PIPELINE_MIRROR_SLOTS 4
 #define PIPELINE_MIRROR_SESSIONS 64
 
+/* One port slot. The counters are written by the pipeline thread only; the
+ * control path reads them (64-bit loads) and subtracts base, taken when the
+ * current occupant moved in. */
+struct slot {
+	_Atomic(const struct ipdk_port_io *) io;   /* NULL: empty */
+	uint64_t rx_pkts, rx_bytes, rx_bcast, rx_mcast, rx_empty;
+	uint64_t tx_pkts, tx_bytes, tx_bcast, tx_mcast, tx_drops;
+	struct ipdk_port *port;                    /* control path only */
+	struct ipdk_port_stats base;
+	uint32_t id;
+} __attribute__((aligned(64)));
+
 struct ipdk_dpdk_pipeline {
 	char name[IPDK_NAME_MAX];
 	struct rte_swx_pipeline *p;
 	struct rte_swx_ctl_pipeline *ctl;
-	struct ipdk_port **ports;
-	uint32_t n_ports;     /* user ports: ids 0 .. n_ports-1 */
+	struct slot *slots;
+	uint32_t n_ports;     /* slots: ids 0 .. n_ports-1 */
 	uint32_t n_ports_in;  /* n_ports padded to a power of two */
 	struct rte_ring *idle_ring;
 	_Atomic(const _Atomic uint64_t *) rounds; /* set while a thread runs it */
@@ -102,6 +125,223 @@ static struct rte_swx_port_out_ops drop_port_ops = {
 	.pkt_clone_tx = drop_clone_tx,
 	.stats_read = drop_stats,
 };
+
+/* ---- port slots ----------------------------------------------------------- */
+
+static void *slot_create(void *args)
+{
+	return args;
+}
+
+/* Slots belong to the pipeline object, which frees them itself. */
+static void slot_free(void *obj)
+{
+	(void)obj;
+}
+
+static inline void slot_count_dst(const struct rte_swx_pkt *pkt, uint64_t *bcast,
+				  uint64_t *mcast)
+{
+	static const uint8_t all_ones[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t *dst = pkt->pkt + pkt->offset;
+
+	if (pkt->length < 6 || !(dst[0] & 1))
+		return;
+	if (!memcmp(dst, all_ones, 6))
+		(*bcast)++;
+	else
+		(*mcast)++;
+}
+
+static int slot_rx(void *obj, struct rte_swx_pkt *pkt)
+{
+	struct slot *s = obj;
+	const struct ipdk_port_io *io = atomic_load_explicit(&s->io, memory_order_acquire);
+
+	if (!io || !io->in_ops->pkt_rx(io->in, pkt)) {
+		s->rx_empty++;
+		return 0;
+	}
+	s->rx_pkts++;
+	s->rx_bytes += pkt->length;
+	slot_count_dst(pkt, &s->rx_bcast, &s->rx_mcast);
+	return 1;
+}
+
+static void slot_in_stats(void *obj, struct rte_swx_port_in_stats *st)
+{
+	const struct slot *s = obj;
+
+	st->n_pkts = s->rx_pkts;
+	st->n_bytes = s->rx_bytes;
+	st->n_empty = s->rx_empty;
+}
+
+static struct rte_swx_port_in_ops slot_in_ops = {
+	.create = slot_create,
+	.free = slot_free,
+	.pkt_rx = slot_rx,
+	.stats_read = slot_in_stats,
+};
+
+/* Counts a packet leaving through slot s and returns the occupant's io, or
+ * counts a drop and returns NULL when the slot is empty. */
+static inline const struct ipdk_port_io *slot_tx_count(struct slot *s,
+							const struct rte_swx_pkt *pkt,
+							uint32_t len)
+{
+	const struct ipdk_port_io *io = atomic_load_explicit(&s->io, memory_order_acquire);
+
+	if (!io) {
+		s->tx_drops++;
+		return NULL;
+	}
+	s->tx_pkts++;
+	s->tx_bytes += len;
+	slot_count_dst(pkt, &s->tx_bcast, &s->tx_mcast);
+	return io;
+}
+
+static void slot_tx(void *obj, struct rte_swx_pkt *pkt)
+{
+	const struct ipdk_port_io *io = slot_tx_count(obj, pkt, pkt->length);
+
+	if (io)
+		io->out_ops->pkt_tx(io->out, pkt);
+	else
+		rte_pktmbuf_free(pkt->handle);
+}
+
+/* Clones to an empty slot are simply not made. */
+static void slot_fast_clone_tx(void *obj, struct rte_swx_pkt *pkt)
+{
+	const struct ipdk_port_io *io = slot_tx_count(obj, pkt, pkt->length);
+
+	if (io)
+		io->out_ops->pkt_fast_clone_tx(io->out, pkt);
+}
+
+static void slot_clone_tx(void *obj, struct rte_swx_pkt *pkt, uint32_t truncation_length)
+{
+	uint32_t len = truncation_length && truncation_length < pkt->length ?
+		       truncation_length : pkt->length;
+	const struct ipdk_port_io *io = slot_tx_count(obj, pkt, len);
+
+	if (io)
+		io->out_ops->pkt_clone_tx(io->out, pkt, truncation_length);
+}
+
+static void slot_flush(void *obj)
+{
+	struct slot *s = obj;
+	const struct ipdk_port_io *io = atomic_load_explicit(&s->io, memory_order_acquire);
+
+	if (io && io->out_ops->flush)
+		io->out_ops->flush(io->out);
+}
+
+static void slot_out_stats(void *obj, struct rte_swx_port_out_stats *st)
+{
+	const struct slot *s = obj;
+
+	memset(st, 0, sizeof(*st));
+	st->n_pkts = s->tx_pkts;
+	st->n_bytes = s->tx_bytes;
+	st->n_pkts_drop = s->tx_drops;
+}
+
+static struct rte_swx_port_out_ops slot_out_ops = {
+	.create = slot_create,
+	.free = slot_free,
+	.pkt_tx = slot_tx,
+	.pkt_fast_clone_tx = slot_fast_clone_tx,
+	.pkt_clone_tx = slot_clone_tx,
+	.flush = slot_flush,
+	.stats_read = slot_out_stats,
+};
+
+static void slot_read(const struct slot *s, struct ipdk_port_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rx_packets = s->rx_pkts;
+	st->rx_bytes = s->rx_bytes;
+	st->rx_empty = s->rx_empty;
+	st->rx_broadcast = s->rx_bcast;
+	st->rx_multicast = s->rx_mcast;
+	st->tx_packets = s->tx_pkts;
+	st->tx_bytes = s->tx_bytes;
+	st->tx_drops = s->tx_drops;
+	st->tx_broadcast = s->tx_bcast;
+	st->tx_multicast = s->tx_mcast;
+}
+
+static int slots_config(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
+{
+	int rc;
+
+	rc = rte_swx_pipeline_port_in_type_register(pl->p, "ipdk_slot", &slot_in_ops);
+	if (!rc || rc == -EEXIST)
+		rc = rte_swx_pipeline_port_out_type_register(pl->p, "ipdk_slot", &slot_out_ops);
+	if (rc && rc != -EEXIST)
+		return ipdk_err_set(err, rc, "pipeline %s: cannot register port slots: %s",
+				    pl->name, strerror(-rc));
+	for (uint32_t id = 0; id < pl->n_ports; id++) {
+		rc = rte_swx_pipeline_port_in_config(pl->p, id, "ipdk_slot", &pl->slots[id]);
+		if (!rc)
+			rc = rte_swx_pipeline_port_out_config(pl->p, id, "ipdk_slot",
+							      &pl->slots[id]);
+		if (rc)
+			return ipdk_err_set(err, rc, "pipeline %s: cannot add port slot %u: %s",
+					    pl->name, id, strerror(-rc));
+	}
+	return 0;
+}
+
+int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
+				struct ipdk_port *port, struct ipdk_err *err)
+{
+	const struct ipdk_port_io *io = NULL;
+	struct slot *s;
+	int rc;
+
+	ipdk_err_clear(err);
+	if (id >= pl->n_ports)
+		return ipdk_err_set(err, -ERANGE, "pipeline %s: port id %u is out of range "
+				    "(%u port slots)", pl->name, id, pl->n_ports);
+	s = &pl->slots[id];
+	if (s->port == port)
+		return 0;
+	if (port) {
+		for (uint32_t i = 0; i < pl->n_ports; i++)
+			if (pl->slots[i].port == port)
+				return ipdk_err_set(err, -EEXIST, "pipeline %s: port %s already "
+						    "has port id %u", pl->name,
+						    port->cfg.name, i);
+		if (s->port)
+			return ipdk_err_set(err, -EBUSY, "pipeline %s: port id %u is taken by "
+					    "port %s", pl->name, id, s->port->cfg.name);
+		rc = ipdk_port_io_open(port, &io, err);
+		if (rc)
+			return ipdk_err_prefix(err, "pipeline %s", pl->name);
+	}
+	if (s->port) {
+		atomic_store_explicit(&s->io, NULL, memory_order_release);
+		ipdk_dpdk_pipeline_quiesce(pl);
+		/* The thread is out of the old occupant: push out what it buffered. */
+		if (s->port->io.out && s->port->io.out_ops->flush)
+			s->port->io.out_ops->flush(s->port->io.out);
+		IPDK_LOG_INFO("pipeline %s: port %s left port id %u", pl->name,
+			      s->port->cfg.name, id);
+	}
+	slot_read(s, &s->base);
+	s->port = port;
+	if (port) {
+		atomic_store_explicit(&s->io, io, memory_order_release);
+		IPDK_LOG_INFO("pipeline %s: port %s has port id %u", pl->name, port->cfg.name,
+			      id);
+	}
+	return 0;
+}
 
 /* The padding inputs read from one ring that nothing ever writes to. */
 static int attach_padding(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
@@ -177,12 +417,14 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 	pl->n_ports = cfg->n_ports;
 	pl->n_ports_in = pow2_at_least(cfg->n_ports);
 	if (cfg->n_ports) {
-		pl->ports = calloc(cfg->n_ports, sizeof(*pl->ports));
-		if (!pl->ports) {
+		pl->slots = aligned_alloc(64, cfg->n_ports * sizeof(*pl->slots));
+		if (!pl->slots) {
 			rc = ipdk_err_set(err, -ENOMEM, "pipeline %s: out of memory", cfg->name);
 			goto fail;
 		}
-		memcpy(pl->ports, cfg->ports, cfg->n_ports * sizeof(*pl->ports));
+		memset(pl->slots, 0, cfg->n_ports * sizeof(*pl->slots));
+		for (uint32_t i = 0; i < cfg->n_ports; i++)
+			pl->slots[i].id = i;
 	}
 
 	rc = rte_swx_pipeline_config(&pl->p, pl->name, cfg->numa_node < 0 ? 0 : cfg->numa_node);
@@ -197,12 +439,15 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 			     strerror(-rc));
 		goto fail;
 	}
+	rc = slots_config(pl, err);
+	if (rc)
+		goto fail;
 	for (uint32_t i = 0; i < pl->n_ports; i++) {
-		rc = ipdk_port_attach(pl->ports[i], pl->p, i, err);
-		if (rc) {
-			ipdk_err_prefix(err, "pipeline %s", pl->name);
+		if (!cfg->ports[i])
+			continue;
+		rc = ipdk_dpdk_pipeline_port_set(pl, i, cfg->ports[i], err);
+		if (rc)
 			goto fail;
-		}
 	}
 	rc = attach_padding(pl, err);
 	if (rc)
@@ -247,7 +492,7 @@ void ipdk_dpdk_pipeline_free(struct ipdk_dpdk_pipeline *pl)
 	if (pl->p)
 		rte_swx_pipeline_free(pl->p);
 	rte_ring_free(pl->idle_ring);
-	free(pl->ports);
+	free(pl->slots);
 	free(pl);
 }
 
@@ -296,33 +541,46 @@ uint32_t ipdk_dpdk_pipeline_n_ports(const struct ipdk_dpdk_pipeline *pl)
 
 struct ipdk_port *ipdk_dpdk_pipeline_port(struct ipdk_dpdk_pipeline *pl, uint32_t id)
 {
-	return id < pl->n_ports ? pl->ports[id] : NULL;
+	return id < pl->n_ports ? pl->slots[id].port : NULL;
 }
 
 int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				  struct ipdk_port_stats *stats)
 {
-	struct rte_swx_port_in_stats in = { 0 };
 	struct rte_swx_port_out_stats o = { 0 };
+	const struct slot *s;
+	struct ipdk_port_stats now;
 	int rc;
 
 	/* id == n_ports is the drop port: its "tx" is what the pipeline dropped. */
 	if (id > pl->n_ports)
 		return -ENOENT;
 	memset(stats, 0, sizeof(*stats));
-	if (id < pl->n_ports) {
-		rc = rte_swx_ctl_pipeline_port_in_stats_read(pl->p, id, &in);
+	if (id == pl->n_ports) {
+		rc = rte_swx_ctl_pipeline_port_out_stats_read(pl->p, id, &o);
 		if (rc)
 			return rc;
+		stats->tx_packets = o.n_pkts;
+		stats->tx_bytes = o.n_bytes;
+		return 0;
 	}
-	rc = rte_swx_ctl_pipeline_port_out_stats_read(pl->p, id, &o);
-	if (rc)
-		return rc;
-	stats->rx_packets = in.n_pkts;
-	stats->rx_bytes = in.n_bytes;
-	stats->rx_empty = in.n_empty;
-	stats->tx_packets = o.n_pkts;
-	stats->tx_bytes = o.n_bytes;
-	stats->tx_drops = o.n_pkts_drop;
+	/* The occupant's share: counts since it moved in, plus what its own
+	 * writer could not send. */
+	s = &pl->slots[id];
+	slot_read(s, &now);
+	stats->rx_packets = now.rx_packets - s->base.rx_packets;
+	stats->rx_bytes = now.rx_bytes - s->base.rx_bytes;
+	stats->rx_empty = now.rx_empty - s->base.rx_empty;
+	stats->rx_broadcast = now.rx_broadcast - s->base.rx_broadcast;
+	stats->rx_multicast = now.rx_multicast - s->base.rx_multicast;
+	stats->tx_packets = now.tx_packets - s->base.tx_packets;
+	stats->tx_bytes = now.tx_bytes - s->base.tx_bytes;
+	stats->tx_drops = now.tx_drops - s->base.tx_drops;
+	stats->tx_broadcast = now.tx_broadcast - s->base.tx_broadcast;
+	stats->tx_multicast = now.tx_multicast - s->base.tx_multicast;
+	if (s->port && s->port->io.out) {
+		s->port->io.out_ops->stats_read(s->port->io.out, &o);
+		stats->tx_drops += o.n_pkts_drop;
+	}
 	return 0;
 }

@@ -193,6 +193,59 @@ fail:
 	return rc;
 }
 
+/* The pipelines that used the objects are gone or have let go of them, so
+ * what the writer still buffers can be pushed out from here. */
+static void port_io_close(struct ipdk_port *port)
+{
+	struct ipdk_port_io *io = &port->io;
+
+	if (io->out) {
+		if (io->out_ops->flush)
+			io->out_ops->flush(io->out);
+		io->out_ops->free(io->out);
+	}
+	if (io->in)
+		io->in_ops->free(io->in);
+	memset(io, 0, sizeof(*io));
+}
+
+int ipdk_port_io_open(struct ipdk_port *port, const struct ipdk_port_io **io,
+		      struct ipdk_err *err)
+{
+	int rc;
+
+	if (!port->io.in) {
+		rc = port->ops->attach(port, NULL, 0, err);
+		if (rc)
+			return rc;
+	}
+	*io = &port->io;
+	return 0;
+}
+
+static int port_io_make(struct ipdk_port *port, struct rte_swx_port_in_ops *in_ops,
+			void *in_args, struct rte_swx_port_out_ops *out_ops, void *out_args,
+			struct ipdk_err *err)
+{
+	void *in, *out;
+
+	in = in_ops->create(in_args);
+	if (!in)
+		return ipdk_err_set(err, -ENODEV, "port %s: cannot open its input",
+				    port->cfg.name);
+	out = out_ops->create(out_args);
+	if (!out) {
+		in_ops->free(in);
+		return ipdk_err_set(err, -ENODEV, "port %s: cannot open its output",
+				    port->cfg.name);
+	}
+	port->io.in_ops = in_ops;
+	port->io.in = in;
+	port->io.out_ops = out_ops;
+	port->io.out = out;
+	return 0;
+}
+
 void ipdk_port_destroy(struct ipdk_port *port)
 {
 	struct ipdk_port **pp;
@@ -206,6 +259,7 @@ void ipdk_port_destroy(struct ipdk_port *port)
 			break;
 		}
 	}
+	port_io_close(port);
 	port->ops->destroy(port);
 	pthread_mutex_unlock(&ports_lock);
 	IPDK_LOG_INFO("port %s: destroyed", port->cfg.name);
@@ -273,6 +327,8 @@ int ipdk_port_swx_config(struct ipdk_port *port, struct rte_swx_pipeline *p, uin
 	const char *name = port->cfg.name;
 	int rc;
 
+	if (!p)
+		return port_io_make(port, in_ops, in_args, out_ops, out_args, err);
 	rc = ipdk_port_swx_in_type(p, in_type, in_ops, err);
 	if (!rc)
 		rc = ipdk_port_swx_out_type(p, out_type, out_ops, err);

@@ -31,11 +31,23 @@ struct ipdk_port_ops {
 	struct rte_ring *(*ring)(const struct ipdk_port *port, bool to_pipeline);
 };
 
+/* A port's own input and output objects, made once with the type's SWX port
+ * ops and put behind a pipeline's port slots (pipeline.c) instead of being
+ * registered with one pipeline: they outlive pipeline replacements and move
+ * between slots without the pipeline being rebuilt. */
+struct ipdk_port_io {
+	struct rte_swx_port_in_ops *in_ops;
+	void *in;
+	struct rte_swx_port_out_ops *out_ops;
+	void *out;
+};
+
 struct ipdk_port {
 	struct ipdk_port_cfg cfg;          /* as created, defaults filled in */
 	const struct ipdk_port_ops *ops;
 	const char *backend;               /* set by create(), see ipdk_port_backend() */
 	struct ipdk_port *next;            /* list of live ports, see port.c */
+	struct ipdk_port_io io;            /* made by ipdk_port_io_open(), else empty */
 	void *priv;                        /* the type's own state */
 };
 
@@ -53,11 +65,19 @@ int ipdk_port_swx_out_type(struct rte_swx_pipeline *p, const char *name,
 			   struct rte_swx_port_out_ops *ops, struct ipdk_err *err);
 
 /* Configures input port id of p as SWX type in_type (registered with in_ops on
- * first use) and output port id as out_type, naming port in errors. */
+ * first use) and output port id as out_type, naming port in errors. With p
+ * NULL (ipdk_port_io_open()) it creates the port's own input and output
+ * objects from the same ops and arguments instead. */
 int ipdk_port_swx_config(struct ipdk_port *port, struct rte_swx_pipeline *p, uint32_t id,
 			 const char *in_type, struct rte_swx_port_in_ops *in_ops, void *in_args,
 			 const char *out_type, struct rte_swx_port_out_ops *out_ops,
 			 void *out_args, struct ipdk_err *err);
+
+/* Makes the port's input and output objects once (the type's attach() with no
+ * pipeline) and returns them; later calls return the same objects. They are
+ * flushed and freed by ipdk_port_destroy(). */
+int ipdk_port_io_open(struct ipdk_port *port, const struct ipdk_port_io **io,
+		      struct ipdk_err *err);
 
 /* SWX input ports reading rings ("ipdk_ring", params: struct
  * rte_swx_port_ring_reader_params) and ethdev queues ("ipdk_ethdev", params:

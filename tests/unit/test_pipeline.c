@@ -1,7 +1,8 @@
 /*
  * Tests of the pipeline builder and the pipeline threads: padding of inputs
  * to a power of two, the drop port appended last, errors from a broken spec,
- * threads that forward packets, hand pipelines over and back off when idle.
+ * threads that forward packets, hand pipelines over and back off when idle,
+ * and port slots filled, emptied and moved while a thread runs the pipeline.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -263,6 +265,97 @@ static void test_runner(void **state)
 	ipdk_dpdk_pipeline_free(pl);
 }
 
+static void send_broadcast(int port, unsigned int n)
+{
+	struct rte_ring *r = ipdk_port_ring_to_pipeline(ports[port]);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(ipdk_dpdk_mempool());
+		char *d;
+
+		assert_non_null(m);
+		d = rte_pktmbuf_append(m, 64);
+		assert_non_null(d);
+		memset(d, 0, 64);
+		memset(d, 0xff, 6);
+		assert_int_equal(rte_ring_enqueue(r, m), 0);
+	}
+}
+
+static uint64_t slot_stat(struct ipdk_dpdk_pipeline *pl, uint32_t id, size_t off)
+{
+	struct ipdk_port_stats st;
+
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, id, &st), 0);
+	return *(uint64_t *)((char *)&st + off);
+}
+
+static bool wait_stat(struct ipdk_dpdk_pipeline *pl, uint32_t id, size_t off, uint64_t want)
+{
+	for (int i = 0; i < 400; i++) {
+		if (slot_stat(pl, id, off) >= want)
+			return true;
+		usleep(5000);
+	}
+	return false;
+}
+
+/* Four slots, two filled at build time; a third port is put in, moved and
+ * taken out while a thread forwards (the spec swaps ids 0<->1 and 2<->3). */
+static void test_port_slots(void **state)
+{
+	struct ipdk_port *slots[4] = { ports[0], ports[1], NULL, NULL };
+	struct ipdk_dpdk_pipeline_cfg cfg = {
+		.name = "slots", .spec_text = swap_spec, .spec_name = "swap.spec",
+		.ports = slots, .n_ports = 4, .numa_node = -1,
+	};
+	struct ipdk_dpdk_runner_cfg rcfg = { .n_threads = 1, .cpus = { -1 } };
+	struct ipdk_dpdk_pipeline *pl;
+	struct ipdk_dpdk_runner *r;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(ipdk_dpdk_pipeline_build(&cfg, &pl, &err), 0);
+	assert_int_equal(ipdk_dpdk_pipeline_n_ports(pl), 4);
+	assert_ptr_equal(ipdk_dpdk_pipeline_port(pl, 1), ports[1]);
+	assert_null(ipdk_dpdk_pipeline_port(pl, 2));
+	assert_int_equal(ipdk_dpdk_runner_start(&rcfg, &r, &err), 0);
+	assert_int_equal(ipdk_dpdk_runner_add(r, 0, pl, &err), 0);
+
+	send_frames(0, 16);
+	assert_int_equal(wait_for(1, 16), 16);
+
+	/* A port put into slot 2 while running: its traffic goes to slot 3,
+	 * which is empty, so it is counted as dropped there. */
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 2, ports[2], &err), 0);
+	assert_ptr_equal(ipdk_dpdk_pipeline_port(pl, 2), ports[2]);
+	send_frames(2, 10);
+	assert_true(wait_stat(pl, 3, offsetof(struct ipdk_port_stats, tx_drops), 10));
+	assert_int_equal(slot_stat(pl, 2, offsetof(struct ipdk_port_stats, rx_packets)), 10);
+	assert_int_equal(drain(2), 0);
+
+	/* Refusals: a port in two slots, a taken slot, an id out of range. */
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 3, ports[0], &err), -EEXIST);
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 1, ports[2], &err), -EEXIST);
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 4, NULL, &err), -ERANGE);
+
+	/* Moved to slot 3: counters start again, and its broadcasts reach
+	 * nobody (slot 2 is empty now) but are counted as broadcasts. */
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 2, NULL, &err), 0);
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 3, ports[2], &err), 0);
+	assert_int_equal(slot_stat(pl, 3, offsetof(struct ipdk_port_stats, rx_packets)), 0);
+	send_broadcast(2, 5);
+	assert_true(wait_stat(pl, 2, offsetof(struct ipdk_port_stats, tx_drops), 5));
+	assert_int_equal(slot_stat(pl, 3, offsetof(struct ipdk_port_stats, rx_broadcast)), 5);
+
+	/* The ports filled at build time still forward. */
+	send_frames(1, 8);
+	assert_int_equal(wait_for(0, 8), 8);
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 3, NULL, &err), 0);
+	ipdk_dpdk_runner_stop(r);
+	ipdk_dpdk_pipeline_free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_drop_instruction),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_runner),
+		cmocka_unit_test(test_port_slots),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
