@@ -3,7 +3,7 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps build run test unit integration asan bench clean
+.PHONY: all deps build run test unit integration vm asan bench clean
 
 all: build
 
@@ -27,6 +27,9 @@ unit: build
 
 integration: build
 	IPDK_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -v tests/integration
+
+vm: build
+	IPDK_BUILD=$(abspath $(BUILD)) /usr/bin/python3 -m pytest -v tests/vm
 
 asan: deps
 	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false

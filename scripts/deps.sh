@@ -8,7 +8,8 @@ libdpdk-dev dpdk dpdk-dev dpdk-doc libnuma-dev libpcap-dev libbpf-dev libxdp-dev
 libjansson-dev libcmocka-dev libssl-dev openssl
 libgrpc-dev libprotobuf-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
 python3 python3-pytest python3-scapy python3-grpcio python3-grpc-tools
-iproute2 ethtool iperf3 iputils-ping tcpdump procps"
+iproute2 ethtool iperf3 iputils-ping tcpdump procps
+qemu-system-x86 busybox-static cpio"
 
 missing=""
 for p in $PKGS; do
