@@ -1,9 +1,10 @@
 /*
  * ipdk-p4c: the command-line P4_16 compiler. It takes p4c-style options so
- * existing build scripts keep working; today it runs the front end (parse,
- * resolve, type-check) and prints diagnostics. Outputs that need a back end
- * (the DPDK SWX spec, P4Info, context JSON) are refused with a clear message
- * and a non-zero exit, never silently skipped.
+ * existing build scripts keep working: it runs the front end (parse, resolve,
+ * type-check), lowers the program to the IR and writes the DPDK SWX spec, the
+ * P4Info (text format) and the context JSON. Outputs this version cannot
+ * produce yet (binary P4Info, bundles, the BF-RT schema) are refused with a
+ * clear message and a non-zero exit, never silently skipped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,7 +17,7 @@
 
 enum {
 	OPT_ARCH = 256, OPT_P4RT, OPT_CONTEXT, OPT_PARSE_ONLY, OPT_DUMP_AST, OPT_CHECK,
-	OPT_TARGET, OPT_STD, OPT_P4INCLUDE, OPT_BFRT,
+	OPT_TARGET, OPT_STD, OPT_P4INCLUDE, OPT_BFRT, OPT_DUMP_IR,
 };
 
 static void usage(FILE *f)
@@ -29,7 +30,7 @@ static void usage(FILE *f)
 		"  -o FILE                   output: the DPDK pipeline spec (with --dump-ast: the dump)\n"
 		"  -I DIR                    add DIR to the include path\n"
 		"  -D NAME[=VALUE]           define a preprocessor macro\n"
-		"  --p4runtime-files FILE    write P4Info (text .txt, JSON .json or binary .bin)\n"
+		"  --p4runtime-files FILE    write P4Info in protobuf text format (.txt)\n"
 		"  --context FILE            write the target context JSON\n"
 		"  --bf-rt-schema FILE       write the BF-RT/TDI schema JSON\n"
 		"  --std p4-16               language version (only P4_16)\n"
@@ -37,10 +38,14 @@ static void usage(FILE *f)
 		"  --parse-only              stop after parsing\n"
 		"  --check                   parse, resolve names and type-check (front end only)\n"
 		"  --dump-ast                print the parsed program back as P4 (to stdout or -o)\n"
+		"  --dump-ir                 print the lowered IR (to stdout or -o)\n"
 		"  -h, --help                show this help\n"
 		"\n"
-		"Exit status: 0 success, 1 errors in the program, 2 bad usage or an output\n"
-		"that this version cannot produce yet (the back end is not implemented).\n");
+		"Without -o the spec goes to PROGRAM.spec next to the input's base name in\n"
+		"the current directory.\n"
+		"\n"
+		"Exit status: 0 success, 1 errors in the program (or constructs the target\n"
+		"cannot express), 2 bad usage or an output this version cannot produce yet.\n");
 }
 
 struct strv {
@@ -61,7 +66,7 @@ static int strv_add(struct strv *s, const char *x)
 
 struct args {
 	const char *arch, *target, *out, *p4rt, *context, *bfrt, *p4include, *input;
-	bool parse_only, dump_ast, check;
+	bool parse_only, dump_ast, dump_ir, check;
 	struct strv inc, defs;
 };
 
@@ -78,6 +83,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "p4include", required_argument, NULL, OPT_P4INCLUDE },
 		{ "parse-only", no_argument, NULL, OPT_PARSE_ONLY },
 		{ "dump-ast", no_argument, NULL, OPT_DUMP_AST },
+		{ "dump-ir", no_argument, NULL, OPT_DUMP_IR },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
@@ -113,6 +119,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_P4INCLUDE: a->p4include = optarg; break;
 		case OPT_PARSE_ONLY: a->parse_only = true; break;
 		case OPT_DUMP_AST: a->dump_ast = true; break;
+		case OPT_DUMP_IR: a->dump_ir = true; break;
 		case OPT_CHECK: a->check = true; break;
 		case 'o': a->out = optarg; break;
 		case 'I':
@@ -166,20 +173,81 @@ static int write_dump(struct ipdk_p4c_program *prog, const char *path)
 	return ret;
 }
 
-/* Names the outputs asked for that need the back end, or NULL when none. */
+/* Names the outputs asked for that this version cannot write, or NULL. */
 static const char *missing_backend(const struct args *a)
 {
-	if (a->p4rt)
-		return "--p4runtime-files (P4Info)";
-	if (a->context)
-		return "--context (target context JSON)";
+	size_t n = a->p4rt ? strlen(a->p4rt) : 0;
+
+	if (a->p4rt && !(n > 4 && !strcmp(a->p4rt + n - 4, ".txt")))
+		return "--p4runtime-files other than protobuf text (.txt)";
 	if (a->bfrt)
 		return "--bf-rt-schema (TDI schema JSON)";
-	if (a->out && !a->dump_ast)
-		return "-o (DPDK pipeline spec)";
-	if (!a->parse_only && !a->check && !a->dump_ast)
-		return "compiling to a DPDK pipeline spec";
 	return NULL;
+}
+
+typedef int (*writer_fn)(const struct ipdk_p4c_program *, FILE *);
+
+static int write_out(struct ipdk_p4c_program *prog, const char *path, writer_fn fn, const char *text)
+{
+	FILE *f = path ? fopen(path, "w") : stdout;
+	int ret = 0;
+
+	if (!f) {
+		fprintf(stderr, "ipdk-p4c: %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (fn ? fn(prog, f) : fputs(text, f) == EOF)
+		ret = 2;
+	if (path && fclose(f))
+		ret = 2;
+	if (ret)
+		fprintf(stderr, "ipdk-p4c: %s: write failed\n", path ? path : "stdout");
+	return ret;
+}
+
+/* The program name: the input's base name without .p4. */
+static char *program_name(const char *input)
+{
+	const char *b = strrchr(input, '/');
+	char *n = strdup(b ? b + 1 : input), *dot;
+
+	if (n && (dot = strrchr(n, '.')) && dot != n)
+		*dot = '\0';
+	return n;
+}
+
+static int compile(struct ipdk_p4c_program *prog, const struct args *a)
+{
+	struct ipdk_err err = { 0 };
+	char *name = program_name(a->input), *spec_path = NULL;
+	int status = 0;
+
+	if (!name)
+		return 2;
+	if (ipdk_p4c_compile(prog, a->arch, name, &err)) {
+		ipdk_p4c_diag_print(prog, stderr);
+		fprintf(stderr, "ipdk-p4c: %zu error(s)\n", ipdk_p4c_error_count(prog));
+		free(name);
+		return 1;
+	}
+	ipdk_p4c_diag_print(prog, stderr);
+	if (a->dump_ir) {
+		status = write_out(prog, a->out, ipdk_p4c_write_ir, NULL);
+		goto out;
+	}
+	if (!a->out && asprintf(&spec_path, "%s.spec", name) < 0) {
+		status = 2;
+		goto out;
+	}
+	status = write_out(prog, a->out ? a->out : spec_path, NULL, ipdk_p4c_spec(prog));
+	if (!status && a->p4rt)
+		status = write_out(prog, a->p4rt, ipdk_p4c_write_p4info_text, NULL);
+	if (!status && a->context)
+		status = write_out(prog, a->context, ipdk_p4c_write_context, NULL);
+out:
+	free(spec_path);
+	free(name);
+	return status;
 }
 
 int main(int argc, char **argv)
@@ -212,20 +280,26 @@ int main(int argc, char **argv)
 	}
 	if (!ret && !a.parse_only)
 		ipdk_p4c_check(prog, &err);
-	ipdk_p4c_diag_print(prog, stderr);
+	if (ipdk_p4c_error_count(prog) || a.parse_only || a.check || a.dump_ast)
+		ipdk_p4c_diag_print(prog, stderr);
 	if (ipdk_p4c_error_count(prog)) {
 		fprintf(stderr, "ipdk-p4c: %zu error(s)\n", ipdk_p4c_error_count(prog));
 		status = 1;
 		goto out;
 	}
-	if (a.dump_ast && (status = write_dump(prog, a.out)))
+	if (a.dump_ast) {
+		status = write_dump(prog, a.out);
+		goto out;
+	}
+	if (a.parse_only || a.check)
 		goto out;
 	missing = missing_backend(&a);
 	if (missing) {
-		fprintf(stderr, "ipdk-p4c: %s: not implemented yet (this version has the front end "
-			"only; use --check, --parse-only or --dump-ast)\n", missing);
+		fprintf(stderr, "ipdk-p4c: %s: not implemented yet\n", missing);
 		status = 2;
+		goto out;
 	}
+	status = compile(prog, &a);
 out:
 	ipdk_p4c_program_free(prog);
 	free(a.inc.v);

@@ -3,8 +3,10 @@
  * the system cpp, lexing, parsing into an AST, name resolution and type
  * checking) behind a small API. A program object collects the parsed files and
  * every diagnostic found on the way, so one run can report many errors with
- * their file:line:column. Back ends (DPDK SWX spec, P4Info) will hang off the
- * same program object later.
+ * their file:line:column. The middle end lowers a checked program to a
+ * target-neutral IR; the DPDK back end writes a DPDK SWX pipeline spec from it,
+ * and the P4Info and context writers describe it to controllers (see
+ * docs/p4c.md and docs/bundle.md).
  */
 #ifndef IPDK_P4C_H
 #define IPDK_P4C_H
@@ -71,6 +73,25 @@ const struct ipdk_p4c_diag *ipdk_p4c_diag_get(const struct ipdk_p4c_program *pro
 /* Prints every diagnostic as "file:line:col: error: msg" followed by the
  * offending source line and a caret under the column. */
 void ipdk_p4c_diag_print(const struct ipdk_p4c_program *prog, FILE *out);
+
+/* Lowers the checked program for arch ("pna"; NULL means pna) to the IR and
+ * runs the DPDK back end; name is the program name (P4Info, context). Returns
+ * 0, or -EINVAL when the program uses what the target cannot express (see the
+ * diagnostics). */
+int ipdk_p4c_compile(struct ipdk_p4c_program *prog, const char *arch, const char *name,
+		     struct ipdk_err *err);
+
+/* Returns the DPDK SWX spec text of a compiled program, or NULL. */
+const char *ipdk_p4c_spec(const struct ipdk_p4c_program *prog);
+
+/* Writes the IR of a compiled program as text (a debugging aid). */
+int ipdk_p4c_write_ir(const struct ipdk_p4c_program *prog, FILE *f);
+
+/* Writes P4Info of a compiled program in protobuf text format. */
+int ipdk_p4c_write_p4info_text(const struct ipdk_p4c_program *prog, FILE *f);
+
+/* Writes the context JSON (docs/bundle.md) of a compiled program. */
+int ipdk_p4c_write_context(const struct ipdk_p4c_program *prog, FILE *f);
 
 /* Returns the AST printed back as P4_16 source (malloc'd, caller frees), or
  * NULL when out of memory. Parsing the dump gives the same dump. */

@@ -53,6 +53,17 @@ char *p4_strndup(struct p4_arena *a, const char *s, size_t n)
 	return d;
 }
 
+char *p4_afmt(struct p4_arena *a, const char *f, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, sizeof(buf), f, ap);
+	va_end(ap);
+	return p4_strndup(a, buf, strlen(buf));
+}
+
 void p4_arena_free(struct p4_arena *a)
 {
 	struct p4_chunk *c = a->head, *next;

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ir.h"
 #include "p4c_int.h"
 
 #ifndef IPDK_P4INCLUDE_DIR
@@ -41,6 +42,7 @@ void ipdk_p4c_program_free(struct ipdk_p4c_program *prog)
 	for (size_t i = 0; i < prog->n_diags; i++)
 		free((char *)prog->diags[i].pub.msg);
 	free(prog->diags);
+	free(prog->spec);
 	p4_arena_free(&prog->arena);
 	free(prog);
 }
@@ -237,4 +239,59 @@ int ipdk_p4c_check(struct ipdk_p4c_program *prog, struct ipdk_err *err)
 char *ipdk_p4c_dump(const struct ipdk_p4c_program *prog)
 {
 	return p4_dump(prog->root);
+}
+
+int ipdk_p4c_compile(struct ipdk_p4c_program *prog, const char *arch, const char *name,
+		     struct ipdk_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int ret;
+
+	if (!prog->checked || prog->n_errors)
+		return ipdk_err_set(err, -EINVAL, "the program has errors");
+	if (arch && strcmp(arch, "pna")) {
+		p4_error(prog, ((struct p4_loc){ -1, 0, 0 }),
+			 "--arch %s is not supported by the DPDK back end yet (only pna)", arch);
+		return ipdk_err_set(err, -EINVAL, "--arch %s: not supported yet", arch);
+	}
+	prog->ir = ir_lower(prog, arch, name ? name : "program");
+	if (!prog->ir)
+		return ipdk_err_set(err, -EINVAL, "%zu error(s)", prog->n_errors);
+	f = open_memstream(&text, &len);
+	if (!f)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	ret = dpdk_emit(prog->ir, f);
+	fclose(f);
+	if (ret) {
+		free(text);
+		return ipdk_err_set(err, ret, "%zu error(s)", prog->n_errors);
+	}
+	free(prog->spec);
+	prog->spec = text;
+	return 0;
+}
+
+const char *ipdk_p4c_spec(const struct ipdk_p4c_program *prog)
+{
+	return prog->spec;
+}
+
+int ipdk_p4c_write_ir(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	if (!prog->ir)
+		return -EINVAL;
+	ir_print(prog->ir, f);
+	return ferror(f) ? -EIO : 0;
+}
+
+int ipdk_p4c_write_p4info_text(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	return prog->ir ? p4info_write_text(prog->ir, f) : -EINVAL;
+}
+
+int ipdk_p4c_write_context(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	return prog->ir ? context_write_json(prog->ir, f) : -EINVAL;
 }

@@ -20,6 +20,8 @@ struct p4_arena {
 };
 void *p4_alloc(struct p4_arena *a, size_t n);	/* zeroed; aborts on OOM */
 char *p4_strndup(struct p4_arena *a, const char *s, size_t n);
+/* printf into the arena (output truncated at 1 KiB). */
+char *p4_afmt(struct p4_arena *a, const char *f, ...) __attribute__((format(printf, 2, 3)));
 void p4_arena_free(struct p4_arena *a);
 
 /* ---- source files and locations ---- */
@@ -51,7 +53,10 @@ struct ipdk_p4c_program {
 	bool too_many;
 	struct p4n *root;	/* N_PROGRAM holding every top-level declaration */
 	bool checked;
+	struct ir_prog *ir;	/* after ipdk_p4c_compile() */
+	char *spec;		/* the DPDK SWX spec (malloc'd) */
 };
+struct ir_prog;
 
 int p4_file_add(struct ipdk_p4c_program *p, const char *name, const char *text, size_t len);
 void p4_diag(struct ipdk_p4c_program *p, enum ipdk_p4c_severity sev, struct p4_loc loc,

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checks the ipdk-p4c command line: front-end modes succeed on a valid program,
-# errors give exit 1 with file:line:col, and outputs that need the back end
+# errors give exit 1 with file:line:col, compiling writes the spec, P4Info text
+# and context, and outputs this version cannot write (binary P4Info, BF-RT)
 # are refused with exit 2 and a message instead of silently writing nothing.
 # Usage: test_tool.sh IPDK_P4C CORPUS_DIR
 P4C=$1
@@ -38,12 +39,26 @@ if grep -q "table" "$TMP/dump.p4"; then pass=$((pass + 1)); echo "ok   dump writ
 else fail=$((fail + 1)); echo "FAIL dump written"; fi
 check "-D and -I forwarded" 0 "$P4C" --check -DUSE_EXTRA -I "$DIR/valid" "$DIR/valid/defines.p4"
 check "-D missing breaks it" 1 "$P4C" --check "$DIR/valid/defines.p4"
-check "p4runtime-files refused" 2 "$P4C" --arch pna --p4runtime-files "$TMP/p4info.txt" "$VALID"
-grep_err "p4runtime-files says not implemented" "not implemented"
-if [ -e "$TMP/p4info.txt" ]; then fail=$((fail + 1)); echo "FAIL p4info written"; else pass=$((pass + 1)); echo "ok   nothing written"; fi
-check "context refused" 2 "$P4C" --context "$TMP/ctx.json" "$VALID"
-check "-o spec refused" 2 "$P4C" -o "$TMP/x.spec" "$VALID"
-grep_err "-o says not implemented" "not implemented"
+check "compile" 0 "$P4C" --arch pna -o "$TMP/x.spec" --p4runtime-files "$TMP/p4info.txt" \
+	--context "$TMP/ctx.json" "$VALID"
+for f in x.spec p4info.txt ctx.json; do
+	if [ -s "$TMP/$f" ]; then pass=$((pass + 1)); echo "ok   $f written";
+	else fail=$((fail + 1)); echo "FAIL $f written"; fi
+done
+if grep -q "^table l2_fwd" "$TMP/x.spec" && grep -q 'name: "MainControlImpl.l2_fwd"' "$TMP/p4info.txt" &&
+   grep -q '"target_name": "l2_fwd"' "$TMP/ctx.json"; then
+	pass=$((pass + 1)); echo "ok   outputs name the table"
+else
+	fail=$((fail + 1)); echo "FAIL outputs name the table"
+fi
+check "binary p4info refused" 2 "$P4C" --arch pna --p4runtime-files "$TMP/p4info.bin" "$VALID"
+grep_err "binary p4info says not implemented" "not implemented"
+if [ -e "$TMP/p4info.bin" ]; then fail=$((fail + 1)); echo "FAIL p4info.bin written"; else pass=$((pass + 1)); echo "ok   nothing written"; fi
+check "--dump-ir" 0 "$P4C" --dump-ir -o "$TMP/ir.txt" "$VALID"
+if grep -q "^pipeline {" "$TMP/ir.txt"; then pass=$((pass + 1)); echo "ok   ir written";
+else fail=$((fail + 1)); echo "FAIL ir written"; fi
+check "unsupported construct" 1 "$P4C" "$DIR/unsupported/multiply.p4"
+grep_err "unsupported says why" "multiply.p4:[0-9]*:[0-9]*: error: multiplication by a value that is not a constant power of two is not supported by the DPDK target because"
 check "bad --arch" 2 "$P4C" --arch v1model --check "$VALID"
 check "missing file" 2 "$P4C" --check "$TMP/nope.p4"
 check "errors exit 1" 1 "$P4C" --check "$DIR/invalid/bad_field.p4"
