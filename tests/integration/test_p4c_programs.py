@@ -148,3 +148,119 @@ def test_l3_lpm_drops_expiring_ttl_and_misses(l3):
 def test_l3_lpm_ping(l3):
     d, h1, h2, sn = l3
     assert h1.ping(h2.ip, count=2) == 2
+
+
+# ---- acl.p4 -----------------------------------------------------------------
+
+@pytest.fixture
+def acl(hosts, infrap4d, workdir):
+    spec, _, _ = compile_p4(workdir, "acl")
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2)], spec=spec)
+    # UDP is permitted, except destination ports 4096-8191 from h1; TCP is permitted.
+    d.ctl("add", "acl", "match", "*", "*", "17/0xff", "*", "priority", 10, "action", "permit", "port", 1)
+    d.ctl("add", "acl", "match", "10.0.0.1/0xffffffff", "*", "17/0xff", "0x1000/0xf000", "priority", 20,
+          "action", "deny")
+    d.ctl("add", "acl", "match", "*", "*", "6/0xff", "*", "priority", 5, "action", "permit", "port", 1)
+    sn = h2.sniffer()
+    yield d, h1, h2, sn
+    sn.close()
+
+
+def test_acl_priorities_ternary_and_port_ranges(acl):
+    d, h1, h2, sn = acl
+    base = Ether(src=H1_MAC, dst=H2_MAC) / IP(src=h1.ip, dst=h2.ip)
+    h1.send([base / UDP(sport=1000, dport=53) / b"udp-53",
+             base / UDP(sport=1000, dport=5000) / b"udp-5000",
+             base / UDP(sport=1000, dport=8192) / b"udp-8192",
+             base / TCP(sport=1000, dport=5000, flags="S") / b"tcp-5000",
+             base / IP(proto=47) / b"gre-nomatch"])
+    assert len(frames_to(sn, b"udp-53")) == 1
+    assert len(frames_to(sn, b"udp-8192")) == 1, "port just above the denied range was not permitted"
+    assert len(frames_to(sn, b"tcp-5000")) == 1
+    assert not frames_to(sn, b"udp-5000", timeout=0.3), "higher-priority deny did not win"
+    assert not frames_to(sn, b"gre-nomatch", timeout=0.1)
+    wait_until(lambda: d.counter("denied", 0)["packets"] == 2)
+
+
+# ---- ecmp.p4 ----------------------------------------------------------------
+
+@pytest.fixture
+def ecmp(hosts, infrap4d, workdir):
+    spec, _, ctx = compile_p4(workdir, "ecmp")
+    h1 = hosts.add(H1_MAC, "10.1.0.2", gw="10.1.0.1", gw_mac=ROUTER_MAC)
+    h2, h3 = hosts.add(H2_MAC, "10.2.0.2"), hosts.add(H3_MAC, "10.2.0.3")
+    d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2), link_port("h3", h3)], spec=spec)
+    d.ctl("add", "ecmp_member_table", "match", 1, "action", "set_nhop", "port", 1, "dst_mac", H2_MAC)
+    d.ctl("add", "ecmp_member_table", "match", 2, "action", "set_nhop", "port", 2, "dst_mac", H3_MAC)
+    d.ctl("group", "add", "ecmp_sel", 1)
+    d.ctl("group", "member-set", "ecmp_sel", 1, 1, 1)
+    d.ctl("group", "member-set", "ecmp_sel", 1, 2, 1)
+    d.ctl("add", "ecmp", "match", "10.2.0.0/16", "action", "ecmp_set_group_id", "group_id", 1)
+    sn = [h2.sniffer(), h3.sniffer()]
+    yield d, h1, sn, ctx
+    for s in sn:
+        s.close()
+
+
+def test_ecmp_spreads_flows_and_keeps_each_on_one_hop(ecmp):
+    d, h1, (s2, s3), ctx = ecmp
+    flows = range(2000, 2032)
+    h1.send([Ether(src=H1_MAC, dst=ROUTER_MAC) / IP(src=h1.ip, dst="10.2.9.9", ttl=20) /
+             UDP(sport=sport, dport=80) / (b"flow-%d-%d" % (sport, i)) for sport in flows for i in range(2)])
+    wait_until(lambda: len(s2.collect(lambda p: True, count=0, timeout=0)) +
+               len(s3.collect(lambda p: True, count=0, timeout=0)) >= 64, timeout=3)
+    on = {}
+    for idx, (s, mac) in enumerate(((s2, H2_MAC), (s3, H3_MAC))):
+        for p in frames_to(s, b"flow-", count=0, timeout=0.2):
+            assert p.dst == mac and p.src == ROUTER_MAC and p[IP].ttl == 19
+            assert ipv4_checksum_ok(bytes(p))
+            on.setdefault(p[UDP].sport, set()).add(idx)
+    assert set(on) == set(flows), "some flows were lost"
+    assert all(len(v) == 1 for v in on.values()), "a flow was split over next hops"
+    used = [sum(1 for v in on.values() if i in v) for i in (0, 1)]
+    assert min(used) >= 4, "flows were not spread over both next hops: %s" % used
+    # the context maps the P4 table onto the three spec tables
+    import json
+    t = json.load(open(ctx))["tables"][0]
+    assert (t["name"], t["member_table"], t["group_table"]) == (
+        "MainControlImpl.ecmp", "ecmp_member_table", "ecmp_sel")
+
+
+# ---- conntrack.p4 -----------------------------------------------------------
+
+@pytest.fixture
+def ct(hosts, infrap4d, workdir):
+    spec, _, _ = compile_p4(workdir, "conntrack")
+    inside, outside = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    d = infrap4d(ports=[link_port("in", inside), link_port("out", outside)], spec=spec)
+    sn = [inside.sniffer(), outside.sniffer()]
+    yield d, inside, outside, sn
+    for s in sn:
+        s.close()
+
+
+def test_conntrack_learns_from_inside_and_ages_out(ct):
+    d, inside, outside, (s_in, s_out) = ct
+    out_to_in = lambda sport, dport, tag: (Ether(src=H2_MAC, dst=H1_MAC) / IP(src=outside.ip, dst=inside.ip) /
+                                           UDP(sport=sport, dport=dport) / tag)
+    in_to_out = lambda sport, dport, tag: (Ether(src=H1_MAC, dst=H2_MAC) / IP(src=inside.ip, dst=outside.ip) /
+                                           UDP(sport=sport, dport=dport) / tag)
+    outside.send(out_to_in(2222, 1111, b"unsolicited"))
+    assert not frames_to(s_in, b"unsolicited", timeout=0.5)
+    wait_until(lambda: d.counter("refused", 0)["packets"] == 1)
+    inside.send(in_to_out(1111, 2222, b"opening"))
+    assert len(frames_to(s_out, b"opening")) == 1
+    wait_until(lambda: d.counter("flows_learned", 0)["packets"] == 1)
+    outside.send([out_to_in(2222, 1111, b"reply"), out_to_in(2222, 3333, b"other-port")])
+    assert len(frames_to(s_in, b"reply")) == 1, "reply of a learned connection was refused"
+    assert not frames_to(s_in, b"other-port", timeout=0.3)
+    assert d.counter("flows_learned", 0)["packets"] == 1, "a hit learned the flow again"
+    # profile 1 shortened to 1 s: an idle connection ages out and replies are refused again
+    d.ctl("timeout", "ct", 1, 1)
+    inside.send(in_to_out(1111, 2222, b"rearm"))
+    assert len(frames_to(s_out, b"rearm")) == 1
+    import time
+    time.sleep(3)
+    outside.send(out_to_in(2222, 1111, b"late-reply"))
+    assert not frames_to(s_in, b"late-reply", timeout=0.5), "aged-out connection still open"
