@@ -264,3 +264,51 @@ def test_conntrack_learns_from_inside_and_ages_out(ct):
     time.sleep(3)
     outside.send(out_to_in(2222, 1111, b"late-reply"))
     assert not frames_to(s_in, b"late-reply", timeout=0.5), "aged-out connection still open"
+
+
+# ---- vxlan.p4 ---------------------------------------------------------------
+
+def test_vxlan_encap_and_decap(hosts, infrap4d, workdir):
+    from scapy.layers.vxlan import VXLAN
+    spec, _, _ = compile_p4(workdir, "vxlan")
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "192.168.0.2")
+    d = infrap4d(ports=[link_port("host", h1), link_port("net", h2)], spec=spec)
+    d.ctl("add", "vxlan_encap", "match", H3_MAC, "action", "encap", "vni", 100, "src_ip", "192.168.0.1",
+          "dst_ip", "192.168.0.2", "src_mac", ROUTER_MAC, "dst_mac", H2_MAC, "port", 1)
+    d.ctl("add", "vxlan_decap", "match", 200, "action", "decap", "port", 0)
+    s1, s2 = h1.sniffer(), h2.sniffer()
+    try:
+        inner = lambda sport, tag: (Ether(src=H1_MAC, dst=H3_MAC) / IP(src="10.0.0.1", dst="10.0.0.3") /
+                                    UDP(sport=sport, dport=9) / tag)
+        h1.send([inner(1, b"encap-me-1"), inner(2, b"encap-me-2")])
+        srcports = set()
+        for tag in (b"encap-me-1", b"encap-me-2"):
+            got = frames_to(s2, tag)
+            assert len(got) == 1, "encapsulated packet did not arrive"
+            p = got[0]
+            assert p.dst == H2_MAC and p.src == ROUTER_MAC
+            assert p[IP].src == "192.168.0.1" and p[IP].dst == "192.168.0.2" and p[IP].ttl == 64
+            assert ipv4_checksum_ok(bytes(p)), "outer IPv4 checksum wrong"
+            inner_ip = bytes(p)[14 + 20 + 8 + 8:]
+            assert p[IP].len == len(inner_ip) + 36 and p[UDP].len == len(inner_ip) + 16
+            assert p[UDP].dport == 4789 and p[UDP].sport >= 0xc000
+            srcports.add(p[UDP].sport)
+            assert p[VXLAN].vni == 100 and p[VXLAN].flags == 0x08
+            assert bytes(p[VXLAN].payload)[:len(bytes(inner(1, tag)))] == bytes(inner(int(tag[-1:]), tag))
+        # one inner flow (same addresses and protocol): one outer source port
+        assert len(srcports) == 1, srcports
+
+        outer = lambda vni, tag: (Ether(src=H2_MAC, dst=ROUTER_MAC) /
+                                  IP(src="192.168.0.2", dst="192.168.0.1") / UDP(sport=5000, dport=4789) /
+                                  VXLAN(vni=vni, flags=0x08) /
+                                  Ether(src=H3_MAC, dst=H1_MAC) / IP(src="10.0.0.3", dst="10.0.0.1") /
+                                  UDP(sport=9, dport=9) / tag)
+        h2.send([outer(200, b"decap-me"), outer(201, b"wrong-vni")])
+        got = frames_to(s1, b"decap-me")
+        assert len(got) == 1, "decapsulated packet did not arrive"
+        assert bytes(got[0])[:len(bytes(outer(200, b"decap-me")[VXLAN].payload))] == \
+            bytes(outer(200, b"decap-me")[VXLAN].payload)
+        assert not frames_to(s1, b"wrong-vni", timeout=0.3)
+    finally:
+        s1.close()
+        s2.close()
