@@ -312,3 +312,31 @@ def test_vxlan_encap_and_decap(hosts, infrap4d, workdir):
     finally:
         s1.close()
         s2.close()
+
+
+# ---- meter_reg.p4 -----------------------------------------------------------
+
+def test_meter_counters_and_registers(hosts, infrap4d, workdir):
+    spec, _, _ = compile_p4(workdir, "meter_reg")
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2)], spec=spec)
+    d.ctl("add", "l2_fwd", "match", H2_MAC, "action", "send", "port", 1)
+    sn = h2.sniffer()
+    try:
+        h1.send([Ether(src=H1_MAC, dst=H2_MAC, type=0x88b5) / (b"green-%02d" % i + b"x" * 40) for i in range(5)])
+        assert len(frames_to(sn, b"green-", count=5)) == 5
+        wait_until(lambda: d.counter("seen", 0)["packets"] == 5)
+        assert d.register("last_type", 0) == 0x88b5
+        assert d.counter("red_drops", 0)["packets"] == 0
+        # the meter in packet mode: 3 packets of committed and 5 of peak burst, refilled at
+        # one packet per second; a burst of 20 passes a handful and the rest turns red
+        d.ctl("meter", "set", "port_meter", 0, 1, 3, 1, 5)
+        sn.drain()
+        h1.send([Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"burst-%02d" % i + b"x" * 40) for i in range(20)])
+        wait_until(lambda: d.counter("seen", 0)["packets"] == 25)
+        passed = len(frames_to(sn, b"burst-", count=20, timeout=1.0))
+        assert 3 <= passed <= 7, passed
+        assert d.counter("red_drops", 0)["packets"] == 20 - passed
+        assert d.register("last_type", 0) == 0x88b6
+    finally:
+        sn.close()
