@@ -15,13 +15,14 @@
 #
 # Knobs (environment): BENCH_SECONDS, BENCH_REPS (pipeline samples),
 # BENCH_LOAD_REPS, BENCH_TDI_N, BENCH_TDI_BATCH, BENCH_TDI_SINGLE,
-# BENCH_TDI_BUDGET, BENCH_TDI_SINGLE_BUDGET (seconds).
+# BENCH_TDI_BUDGET, BENCH_TDI_SINGLE_BUDGET (seconds), BENCH_HOTPLUG_ROUNDS.
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-ninja -C "$build" bench/bench_pipeline bench/bench_load bench/bench_tdi || exit 1
+ninja -C "$build" bench/bench_pipeline bench/bench_load bench/bench_tdi daemons/infrap4d/infrap4d \
+	tools/vdev-ctl || exit 1
 
 inc="$root/$build/bench/dpdk-internal"
 dpdk_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null || pkg-config --modversion libdpdk)
@@ -116,8 +117,14 @@ tdi_args=(-n "${BENCH_TDI_N:-1000000}" -b "${BENCH_TDI_BATCH:-10000}"
 # As deployed (a pipeline thread runs), then with no thread to wait for.
 run tdi "$build/bench/bench_tdi" "${tdi_args[@]}"
 run tdi-nothread "$build/bench/bench_tdi" -R "${tdi_args[@]}"
+# Hotplug latency into a QEMU guest (tests/vm harness); needs qemu-system-x86.
+if command -v qemu-system-x86_64 >/dev/null; then
+	run hotplug /usr/bin/python3 bench/bench_hotplug.py "$build"
+else
+	echo "bench: qemu-system-x86_64 not found: hotplug latency skipped" | tee -a "$out"
+fi
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl' "$out"
 exit $rc

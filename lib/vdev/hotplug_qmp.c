@@ -87,13 +87,22 @@ static int qmp_run(struct ipdk_qmp *q, const struct qmp_host *h, const char *com
 	return rc;
 }
 
-/* Undo steps ignore errors: they run after a failure already being reported. */
+/* Removes an object; one QEMU no longer has counts as removed. */
+static int qmp_remove(struct ipdk_qmp *q, const struct qmp_host *h, const char *command,
+		      const char *id, struct ipdk_err *err)
+{
+	int rc = qmp_run(q, h, command, err, "{s:s}", "id", id);
+
+	return rc && strstr(err->msg, "not found") ? 0 : rc;
+}
+
+/* Undo steps only log errors: they run after a failure already being reported. */
 static void qmp_undo(struct ipdk_qmp *q, const struct qmp_host *h, const char *command,
 		     const char *id)
 {
 	struct ipdk_err e;
 
-	if (qmp_run(q, h, command, &e, "{s:s}", "id", id))
+	if (qmp_remove(q, h, command, id, &e))
 		IPDK_LOG_WARN("host %s: undoing %s %s: %s", h->name, command, id, e.msg);
 }
 
@@ -222,16 +231,12 @@ static int qmp_unplug(void *ctx, const struct ipdk_vdev_cfg *cfg, struct ipdk_er
 		return ipdk_err_prefix(err, "device %s: host %s", cfg->name, h->name);
 	qmp_ids(cfg, &ids);
 	rc = qmp_device_del(q, h, ids.dev, err);
-	if (!rc && cfg->type == IPDK_VDEV_VIRTIO_NET) {
-		rc = qmp_run(q, h, "netdev_del", err, "{s:s}", "id", ids.net);
-		if (rc && strstr(err->msg, "not found"))
-			rc = 0;
-	}
-	if (!rc) {
-		rc = qmp_run(q, h, "chardev-remove", err, "{s:s}", "id", ids.chr);
-		if (rc && strstr(err->msg, "not found"))
-			rc = 0;
-	}
+	/* QEMU 7.2 deletes a vhost-user netdev's chardev with the netdev; the
+	 * chardev-remove after it is for older QEMUs and for virtio-blk. */
+	if (!rc && cfg->type == IPDK_VDEV_VIRTIO_NET)
+		rc = qmp_remove(q, h, "netdev_del", ids.net, err);
+	if (!rc)
+		rc = qmp_remove(q, h, "chardev-remove", ids.chr, err);
 	ipdk_qmp_close(q);
 	if (rc)
 		return ipdk_err_prefix(err, "device %s: host %s", cfg->name, h->name);

@@ -638,10 +638,19 @@ class Guest:
     def run(self, script, timeout=30.0, check=False):
         """Runs a shell script in the guest; returns Result(rc, out, err).
         The guest kills the script after timeout seconds (rc 137)."""
+        return self.wait(self.submit(script, timeout), check)
+
+    def submit(self, script, timeout=30.0):
+        """Starts a script in the guest and returns at once; wait() collects
+        the result. The agent runs one script at a time, in order."""
         rid = next(self._req)
         b64 = base64.b64encode(script.encode()).decode()
         self.agent.sendall(("RUN %d %d %s\n" % (rid, max(1, int(timeout)), b64)).encode())
-        end = time.monotonic() + timeout + 10.0
+        return (rid, script, time.monotonic() + timeout + 10.0)
+
+    def wait(self, handle, check=False):
+        """The Result of a script submit() started."""
+        rid, script, end = handle
         while self._agent_line(end) != "BEGIN %d" % rid:
             pass
         parts = {"OUT": [], "ERR": []}
