@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds the ipdk-p4c front-end fuzzer with clang (libFuzzer + ASan + UBSan)
-# and runs it for the given number of seconds (default 600). Seeds are the
-# preprocessed programs of tests/p4c; the corpus and any crash reproducers
+# Builds the ipdk-p4c fuzzer (the front end, and the IR, DPDK back end and
+# P4Info/context writers on whatever checks cleanly) with clang (libFuzzer +
+# ASan + UBSan) and runs it for the given number of seconds (default 600).
+# Seeds are the preprocessed programs of tests/p4c and p4src; the corpus and any crash reproducers
 # stay in build-fuzz/p4c/. Not part of the test suite.
 # Usage: scripts/fuzz-p4c.sh [SECONDS] [extra libFuzzer options...]
 set -eu
@@ -15,8 +16,9 @@ clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	-DIPDK_P4INCLUDE_DIR="\"$ROOT/p4include\"" \
 	"$ROOT"/lib/p4c/diag.c "$ROOT"/lib/p4c/lexer.c "$ROOT"/lib/p4c/parser.c \
 	"$ROOT"/lib/p4c/dump.c "$ROOT"/lib/p4c/check.c "$ROOT"/lib/p4c/p4c.c \
+	"$ROOT"/lib/p4c/ir.c "$ROOT"/lib/p4c/ir_print.c "$ROOT"/lib/p4c/dpdk.c "$ROOT"/lib/p4c/p4info.c \
 	"$ROOT"/lib/util/err.c "$ROOT"/tests/p4c/fuzz/fuzz_p4c.c -o "$OUT/fuzz_p4c"
-for f in "$ROOT"/tests/p4c/valid/*.p4 "$ROOT"/tests/p4c/invalid/*.p4; do
+for f in "$ROOT"/tests/p4c/valid/*.p4 "$ROOT"/tests/p4c/invalid/*.p4 "$ROOT"/p4src/*.p4; do
 	cpp -x c -undef -nostdinc -w -P -I "$ROOT/p4include" -I "$ROOT/tests/p4c/valid" \
 		-DUSE_EXTRA "$f" > "$OUT/corpus/seed-$(basename "$f")" 2>/dev/null || true
 done

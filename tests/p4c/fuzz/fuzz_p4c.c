@@ -2,8 +2,10 @@
  * libFuzzer harness for the ipdk-p4c front end: feeds arbitrary bytes to the
  * lexer, parser and checker as already-preprocessed text, prints the
  * diagnostics and the dump, and asserts the round-trip property on whatever
- * parses cleanly (parsing a dump again must give the same dump). Built and run
- * by scripts/fuzz-p4c.sh; not part of the test suite.
+ * parses cleanly (parsing a dump again must give the same dump). Programs that
+ * also check cleanly go through the middle and DPDK back ends and the P4Info
+ * and context writers, which must not crash whatever they are given. Built
+ * and run by scripts/fuzz-p4c.sh; not part of the test suite.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -50,6 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ipdk_p4c_program_free(q);
 		}
 	}
+	if (ipdk_p4c_error_count(p) == 0 && ipdk_p4c_compile(p, "pna", "fuzz", NULL) == 0) {
+		ipdk_p4c_write_p4info_text(p, devnull);
+		ipdk_p4c_write_context(p, devnull);
+	}
+	ipdk_p4c_diag_print(p, devnull);
 	free(d1);
 	ipdk_p4c_program_free(p);
 	return 0;
