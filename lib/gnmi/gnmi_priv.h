@@ -1,0 +1,77 @@
+/*
+ * What the parts of the gNMI service share: the server object, leaf sets
+ * (sorted lists of path text and value that Get and subscriptions build from
+ * the models), and the subscription entry points server.c calls.
+ */
+#ifndef IPDK_GNMI_PRIV_H
+#define IPDK_GNMI_PRIV_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "gnmi_pb.h"
+#include "ipdk/gnmi.h"
+
+#define GNMI_MAX_MODELS 8
+#define GNMI_VERSION "0.7.0"
+
+struct gnmi_sub;
+
+struct ipdk_gnmi_server {
+	struct ipdk_rpc_server *rpc;
+	struct ipdk_gnmi_model models[GNMI_MAX_MODELS];
+	unsigned int n_models;
+	pthread_mutex_t set_lock;      /* one Set at a time */
+
+	/* subscriptions (subscribe.c) */
+	pthread_mutex_t sub_lock;
+	pthread_cond_t sub_cond;
+	struct gnmi_sub *subs;         /* STREAM subscriptions the thread serves */
+	bool changed;                  /* data changed since the thread last looked */
+	bool stop;
+	bool thread_started;
+	pthread_t thread;
+};
+
+struct gnmi_leaf {
+	char *path;                    /* printed path */
+	struct ipdk_gnmi_val val;
+};
+
+struct gnmi_leafset {
+	struct gnmi_leaf *v;
+	size_t n, cap;
+};
+
+/* Data types a Get asks for (GetRequest.DataType numbers). */
+enum gnmi_data_type { GNMI_ALL = 0, GNMI_CONFIG = 1, GNMI_STATE = 2, GNMI_OPERATIONAL = 3 };
+
+/* Fills set (sorted, without duplicates) with the leaves of every model that
+ * match one of the n patterns and the data type. */
+int gnmi_collect(struct ipdk_gnmi_server *srv, const struct ipdk_gnmi_path *patterns,
+		 size_t n, enum gnmi_data_type type, struct gnmi_leafset *set,
+		 struct ipdk_err *err);
+
+/* Frees what a leaf set holds (the set itself may be reused). */
+void gnmi_leafset_clear(struct gnmi_leafset *set);
+
+/* Builds a Notification holding updates for leaves (all of them, or those
+ * whose value differs from or is missing in old when old is given) and
+ * deletes for paths of old missing from leaves. *empty says whether it
+ * carries anything. NULL when out of memory. */
+Gnmi__Notification *gnmi_notification(const struct gnmi_leafset *leaves,
+				      const struct gnmi_leafset *old, Gnmi__Encoding enc,
+				      bool *empty);
+
+/* Nanoseconds since the epoch, and a monotonic clock in nanoseconds. */
+int64_t gnmi_now_ns(void);
+uint64_t gnmi_mono_ns(void);
+
+/* Subscribe's callbacks (subscribe.c) and the thread's start and stop. */
+void gnmi_subscribe_message(struct ipdk_rpc_call *call, const ProtobufCMessage *msg);
+void gnmi_subscribe_half_close(struct ipdk_rpc_call *call);
+void gnmi_subscribe_done(struct ipdk_rpc_call *call, bool cancelled);
+int gnmi_subs_start(struct ipdk_gnmi_server *srv, struct ipdk_err *err);
+void gnmi_subs_stop(struct ipdk_gnmi_server *srv);
+
+#endif
