@@ -22,6 +22,75 @@ void infrap4d_cfg_init(struct infrap4d_cfg *cfg)
 	cfg->threads.n_threads = 1;
 	cfg->threads.cpus[0] = -1;
 	cfg->log_level = -1;
+	cfg->p4rt_enabled = true;
+	snprintf(cfg->p4rt_listen, sizeof(cfg->p4rt_listen), "0.0.0.0:9559");
+	snprintf(cfg->grpc_cert_dir, sizeof(cfg->grpc_cert_dir), "%s", INFRAP4D_DEFAULT_CERT_DIR);
+	cfg->p4rt_device_id = 1;
+}
+
+int infrap4d_security_parse(const char *s)
+{
+	if (!strcmp(s, "mtls"))
+		return 0;
+	if (!strcmp(s, "tls"))
+		return 1;
+	if (!strcmp(s, "insecure"))
+		return 2;
+	return -EINVAL;
+}
+
+/* The "p4runtime" object: the same settings as the --p4rt-* and --grpc-* options. */
+static int load_p4rt(struct infrap4d_cfg *cfg, json_t *o, const char *path, struct ipdk_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(o))
+		return ipdk_err_set(err, -EINVAL, "%s: \"p4runtime\" must be an object", path);
+	json_object_foreach(o, k, v) {
+		const char *str = json_string_value(v);
+		char *dst = NULL;
+		size_t size = 0;
+
+		if (!strcmp(k, "enabled")) {
+			if (!json_is_boolean(v))
+				return ipdk_err_set(err, -EINVAL, "%s: p4runtime.enabled must be true or false", path);
+			cfg->p4rt_enabled = json_is_true(v);
+			cfg->p4rt_explicit = true;
+			continue;
+		}
+		if (!strcmp(k, "device_id")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1)
+				return ipdk_err_set(err, -EINVAL, "%s: p4runtime.device_id must be a positive integer", path);
+			cfg->p4rt_device_id = (uint64_t)json_integer_value(v);
+			continue;
+		}
+		if (!strcmp(k, "security")) {
+			int sec = str ? infrap4d_security_parse(str) : -EINVAL;
+
+			if (sec < 0)
+				return ipdk_err_set(err, -EINVAL, "%s: p4runtime.security must be mtls, tls or insecure", path);
+			cfg->grpc_security = sec;
+			cfg->p4rt_explicit = true;
+			continue;
+		}
+		if (!strcmp(k, "listen"))
+			dst = cfg->p4rt_listen, size = sizeof(cfg->p4rt_listen);
+		else if (!strcmp(k, "cert_dir"))
+			dst = cfg->grpc_cert_dir, size = sizeof(cfg->grpc_cert_dir);
+		else if (!strcmp(k, "cpu_port"))
+			dst = cfg->p4rt_cpu_port, size = sizeof(cfg->p4rt_cpu_port);
+		else
+			return ipdk_err_set(err, -EINVAL,
+					    "%s: p4runtime: unknown key \"%s\" (known: enabled, listen, security, cert_dir, cpu_port, device_id)",
+					    path, k);
+		if (!str || strlen(str) >= size)
+			return ipdk_err_set(err, -EINVAL, "%s: p4runtime.%s must be a string shorter than %zu",
+					    path, k, size);
+		snprintf(dst, size, "%s", str);
+		cfg->p4rt_explicit = true;
+	}
+	return 0;
 }
 
 void infrap4d_cfg_fini(struct infrap4d_cfg *cfg)
@@ -382,7 +451,7 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		return 0;
 	}
 	return ipdk_err_set(err, -EINVAL,
-			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries)",
+			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime)",
 			    path, key);
 }
 
@@ -406,6 +475,8 @@ int infrap4d_cfg_load(struct infrap4d_cfg *cfg, const char *path, struct ipdk_er
 			rc = load_ports(cfg, v, path, err);
 		else if (!strcmp(key, "threads"))
 			rc = load_threads(cfg, v, path, err);
+		else if (!strcmp(key, "p4runtime"))
+			rc = load_p4rt(cfg, v, path, err);
 		else
 			rc = load_misc(cfg, key, v, path, err);
 		if (rc)

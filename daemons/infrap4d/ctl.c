@@ -589,8 +589,23 @@ static int cmd_help(struct ctl_ctx *c, unsigned int conn, int argc, char **argv,
 	return 0;
 }
 
+static int ctl_handle(void *arg, unsigned int conn_id, char *line,
+		      struct ipdk_ctl_reply *reply, char *err_msg);
+
+/* P4Runtime shares the dataplane: every command runs under its lock. */
 int infrap4d_ctl_handle(void *arg, unsigned int conn_id, char *line,
 			struct ipdk_ctl_reply *reply, char *err_msg)
+{
+	int rc;
+
+	infrap4d_dp_lock(arg);
+	rc = ctl_handle(arg, conn_id, line, reply, err_msg);
+	infrap4d_dp_unlock(arg);
+	return rc;
+}
+
+static int ctl_handle(void *arg, unsigned int conn_id, char *line,
+		      struct ipdk_ctl_reply *reply, char *err_msg)
 {
 	struct ctl_ctx *c = &ctl_state;
 	char *argv[MAX_ARGS], *copy, *tok, *save = NULL, *rest;
@@ -639,7 +654,8 @@ void infrap4d_ctl_closed(void *arg, unsigned int conn_id)
 
 	/* A client that vanishes with a batch open must not leave it half-done. */
 	if (c->batch_owner == conn_id) {
-		tdi_batch_abort(((struct infrap4d_dp *)arg)->tdi);
+		tdi_batch_abort(infrap4d_dp_lock(arg));
+		infrap4d_dp_unlock(arg);
 		c->batch_owner = 0;
 		IPDK_LOG_WARN("control connection %u closed with a batch open: aborted", conn_id);
 	}

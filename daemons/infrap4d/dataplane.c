@@ -13,13 +13,40 @@
 #include "ipdk/log.h"
 #include "infrap4d.h"
 
-static int build(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_dpdk_pipeline **pl,
-		 struct tdi_dev **tdi, struct ipdk_err *err)
+/* Reads a whole spec file (for the P4Runtime service, which keeps the text). */
+char *infrap4d_read_spec(const char *path, struct ipdk_err *err)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+	long size;
+
+	if (!f) {
+		ipdk_err_set(err, -errno, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (text = malloc((size_t)size + 1)))
+		len = fread(text, 1, (size_t)size, f);
+	fclose(f);
+	if (!text) {
+		ipdk_err_set(err, -ENOMEM, "%s: cannot read", path);
+		return NULL;
+	}
+	text[len] = 0;
+	return text;
+}
+
+/* Builds a pipeline from a spec file, or from spec_text when spec_path is
+ * empty (the embedded default when both are). */
+static int build(struct infrap4d_dp *dp, const char *spec_path, const char *spec_text,
+		 const char *spec_name, struct ipdk_dpdk_pipeline **pl, struct tdi_dev **tdi,
+		 struct ipdk_err *err)
 {
 	struct ipdk_dpdk_pipeline_cfg pcfg = {
 		.spec_path = spec_path && spec_path[0] ? spec_path : NULL,
-		.spec_text = infrap4d_default_spec,
-		.spec_name = "default-pipeline(l2l3.spec)",
+		.spec_text = spec_text ? spec_text : infrap4d_default_spec,
+		.spec_name = spec_text ? spec_name : "default-pipeline(l2l3.spec)",
 		.ports = dp->ports,
 		.n_ports = dp->n_ports,
 		.numa_node = -1,
@@ -34,7 +61,7 @@ static int build(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_dpdk
 	rc = ipdk_dpdk_pipeline_build(&pcfg, pl, err);
 	if (rc)
 		return rc;
-	ctx = ipdk_dpdk_tdi_ctx(*pl);
+	ctx = pcfg.spec_path ? ipdk_dpdk_tdi_ctx(*pl) : ipdk_dpdk_tdi_ctx_spec(*pl, pcfg.spec_text);
 	if (!ctx) {
 		ipdk_dpdk_pipeline_free(*pl);
 		return ipdk_err_set(err, -ENOMEM, "pipeline %s: out of memory", name);
@@ -110,7 +137,8 @@ int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		IPDK_LOG_INFO("port %u: %s (%s via %s)", i, cfg->ports[i].name,
 			      ipdk_port_type_name(cfg->ports[i].type), ipdk_port_backend(dp->ports[i]));
 	}
-	rc = build(dp, cfg->spec_path, &dp->pl, &dp->tdi, err);
+	pthread_mutex_init(&dp->lock, NULL);
+	rc = build(dp, cfg->spec_path, NULL, NULL, &dp->pl, &dp->tdi, err);
 	if (rc)
 		goto fail;
 	rc = install_entries(dp, cfg, err);
@@ -131,15 +159,15 @@ fail:
 	return rc;
 }
 
-int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err)
+/* Runs new_pl in place of the running pipeline; on failure the old one
+ * keeps running and the new one is freed. */
+static int swap(struct infrap4d_dp *dp, struct ipdk_dpdk_pipeline *pl, struct tdi_dev *tdi,
+		const char *desc, struct ipdk_err *err)
 {
-	struct ipdk_dpdk_pipeline *pl, *old_pl = dp->pl;
-	struct tdi_dev *tdi, *old_tdi = dp->tdi;
+	struct ipdk_dpdk_pipeline *old_pl = dp->pl;
+	struct tdi_dev *old_tdi = dp->tdi;
 	int rc;
 
-	rc = build(dp, spec_path, &pl, &tdi, err);
-	if (rc)
-		return rc;
 	/* Ports are shared: the old pipeline must stop reading them first. */
 	ipdk_dpdk_runner_remove(dp->runner, old_pl);
 	rc = ipdk_dpdk_runner_add(dp->runner, 0, pl, err);
@@ -155,10 +183,52 @@ int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipd
 	dp->tdi = tdi;
 	tdi_dev_close(old_tdi);
 	ipdk_dpdk_pipeline_free(old_pl);
-	snprintf(dp->spec_desc, sizeof(dp->spec_desc), "%s",
-		 spec_path && spec_path[0] ? spec_path : "embedded default (l2l3.spec)");
+	snprintf(dp->spec_desc, sizeof(dp->spec_desc), "%s", desc);
 	IPDK_LOG_INFO("pipeline %s replaced: now running %s", dp->pipeline_name, dp->spec_desc);
 	return 0;
+}
+
+int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err)
+{
+	bool dflt = !spec_path || !spec_path[0];
+	struct ipdk_dpdk_pipeline *pl;
+	struct tdi_dev *tdi;
+	char *text = NULL;
+	int rc;
+
+	if (!dflt && dp->on_replace && !(text = infrap4d_read_spec(spec_path, err)))
+		return err->code;
+	rc = build(dp, spec_path, NULL, NULL, &pl, &tdi, err);
+	if (!rc)
+		rc = swap(dp, pl, tdi, dflt ? "embedded default (l2l3.spec)" : spec_path, err);
+	if (!rc && dp->on_replace)
+		dp->on_replace(dp->on_replace_arg, dp->tdi, dflt ? infrap4d_default_spec : text,
+			       dflt ? "l2l3.spec" : spec_path);
+	free(text);
+	return rc;
+}
+
+int infrap4d_dp_load_text(struct infrap4d_dp *dp, const char *spec_text, const char *name,
+			  bool commit,
+			  int (*check)(struct tdi_dev *tdi, void *arg, struct ipdk_err *err),
+			  void *check_arg, struct ipdk_err *err)
+{
+	struct ipdk_dpdk_pipeline *pl;
+	struct tdi_dev *tdi;
+	char desc[IPDK_PATH_MAX];
+	int rc;
+
+	rc = build(dp, NULL, spec_text, name, &pl, &tdi, err);
+	if (rc)
+		return rc;
+	rc = check ? check(tdi, check_arg, err) : 0;
+	if (rc || !commit) {
+		tdi_dev_close(tdi);
+		ipdk_dpdk_pipeline_free(pl);
+		return rc;
+	}
+	snprintf(desc, sizeof(desc), "%s (from P4Runtime)", name);
+	return swap(dp, pl, tdi, desc, err);
 }
 
 void infrap4d_dp_stop(struct infrap4d_dp *dp)
@@ -178,4 +248,15 @@ void infrap4d_dp_stop(struct infrap4d_dp *dp)
 	for (unsigned int i = 0; i < dp->n_ports; i++)
 		ipdk_port_destroy(dp->ports[i]);
 	dp->n_ports = 0;
+}
+
+struct tdi_dev *infrap4d_dp_lock(struct infrap4d_dp *dp)
+{
+	pthread_mutex_lock(&dp->lock);
+	return dp->tdi;
+}
+
+void infrap4d_dp_unlock(struct infrap4d_dp *dp)
+{
+	pthread_mutex_unlock(&dp->lock);
 }

@@ -6,7 +6,9 @@
 #ifndef INFRAP4D_H
 #define INFRAP4D_H
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ipdk/ctlsock.h"
@@ -30,7 +32,20 @@ struct infrap4d_cfg {
 	unsigned int n_entries;
 	int log_level;                      /* -1: not set */
 	bool log_syslog;
+	/* P4Runtime (lib/p4rt; docs/infrap4d.md) */
+	bool p4rt_enabled;                  /* default true */
+	bool p4rt_explicit;                 /* asked for by an option: failing to start is fatal */
+	char p4rt_listen[128];              /* default 0.0.0.0:9559 */
+	int grpc_security;                  /* enum ipdk_rpc_security: 0 mtls, 1 tls, 2 insecure */
+	char grpc_cert_dir[IPDK_PATH_MAX];  /* default /etc/ipdk/certs */
+	char p4rt_cpu_port[IPDK_NAME_MAX];  /* RING port for packet I/O, "" = none */
+	uint64_t p4rt_device_id;            /* default 1 */
 };
+
+#define INFRAP4D_DEFAULT_CERT_DIR "/etc/ipdk/certs"
+
+/* Parses "mtls", "tls" or "insecure"; returns the security mode or -EINVAL. */
+int infrap4d_security_parse(const char *s);
 
 /* Sets defaults (embedded pipeline, no ports, one thread, default socket). */
 void infrap4d_cfg_init(struct infrap4d_cfg *cfg);
@@ -56,6 +71,11 @@ struct infrap4d_dp {
 	char pipeline_name[IPDK_NAME_MAX];
 	char spec_desc[IPDK_PATH_MAX];
 	unsigned int generation;
+	pthread_mutex_t lock;               /* TDI and the pipeline: control socket vs P4Runtime */
+	/* called (lock held) after the control socket replaced the pipeline */
+	void (*on_replace)(void *arg, struct tdi_dev *tdi, const char *spec_text,
+			   const char *spec_name);
+	void *on_replace_arg;
 };
 
 /* Creates ports, builds the pipeline, starts threads and installs cfg's entries. */
@@ -65,6 +85,26 @@ int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 /* Replaces the running pipeline with one built from spec_path on the same ports.
  * On failure the old pipeline keeps running untouched. */
 int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err);
+
+/* Builds a pipeline from spec text, runs check on its TDI device and, with
+ * commit, replaces the running pipeline with it (else frees it). */
+int infrap4d_dp_load_text(struct infrap4d_dp *dp, const char *spec_text, const char *name,
+			  bool commit,
+			  int (*check)(struct tdi_dev *tdi, void *arg, struct ipdk_err *err),
+			  void *check_arg, struct ipdk_err *err);
+
+/* Locks the dataplane (TDI, pipeline replacement) and returns the TDI device. */
+struct tdi_dev *infrap4d_dp_lock(struct infrap4d_dp *dp);
+void infrap4d_dp_unlock(struct infrap4d_dp *dp);
+
+/* Reads a spec file into a malloc'd string, or NULL with err set. */
+char *infrap4d_read_spec(const char *path, struct ipdk_err *err);
+
+/* P4Runtime (p4rt.c): starts the service if configured; 0 also when it is
+ * disabled or (without an explicit option) cannot start; stop may be called always. */
+int infrap4d_p4rt_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
+			struct ipdk_err *err);
+void infrap4d_p4rt_stop(struct infrap4d_dp *dp);
 
 /* Stops threads, frees the pipeline and destroys the ports. */
 void infrap4d_dp_stop(struct infrap4d_dp *dp);

@@ -1,8 +1,9 @@
 /*
  * infrap4d: the networking daemon. Wires the libraries together: reads the
  * configuration, brings up DPDK, the ports and the pipeline (the embedded
- * default one unless told otherwise), and serves the local control socket
- * until SIGTERM or SIGINT, then shuts everything down in order.
+ * default one unless told otherwise), starts the P4Runtime service and serves
+ * the local control socket until SIGTERM or SIGINT, then shuts everything
+ * down in order.
  */
 #include <errno.h>
 #include <sched.h>
@@ -38,10 +39,20 @@ static void usage(FILE *f)
 "      --check              validate configuration and pipeline, then exit\n"
 "  -l, --log-level LEVEL    err, warn, info (default) or debug\n"
 "      --syslog             log to syslog instead of stderr\n"
-"  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET);
+"P4Runtime (port 9559, mutual TLS with certificates from --grpc-cert-dir):\n"
+"      --p4rt-listen ADDR   listen on ADDR (default 0.0.0.0:9559)\n"
+"      --no-p4rt            do not serve P4Runtime\n"
+"      --grpc-security MODE mtls (default), tls or insecure\n"
+"      --grpc-cert-dir DIR  ca.crt, server.crt, server.key (default %s)\n"
+"      --p4rt-cpu-port NAME ring port used for PacketIn/PacketOut\n"
+"      --p4rt-device-id N   P4Runtime device id (default 1)\n"
+"                           Without certificates and without any of these options\n"
+"                           the daemon runs without P4Runtime (with a warning).\n"
+"  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET, INFRAP4D_DEFAULT_CERT_DIR);
 }
 
-enum { OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG };
+enum { OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG,
+       OPT_P4RT_LISTEN, OPT_NO_P4RT, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_P4RT_CPU, OPT_P4RT_DEV };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -57,6 +68,12 @@ static const struct option long_opts[] = {
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "p4rt-listen", required_argument, NULL, OPT_P4RT_LISTEN },
+	{ "no-p4rt", no_argument, NULL, OPT_NO_P4RT },
+	{ "grpc-security", required_argument, NULL, OPT_GRPC_SEC },
+	{ "grpc-cert-dir", required_argument, NULL, OPT_GRPC_CERTS },
+	{ "p4rt-cpu-port", required_argument, NULL, OPT_P4RT_CPU },
+	{ "p4rt-device-id", required_argument, NULL, OPT_P4RT_DEV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -71,6 +88,10 @@ struct cli {
 	const char *cpus;
 	bool busy, huge, check, syslog;
 	unsigned int mem;
+	const char *p4rt_listen, *grpc_cert_dir, *p4rt_cpu_port;
+	bool no_p4rt;
+	int grpc_security;                  /* -1: not set */
+	unsigned long long p4rt_device_id;  /* 0: not set */
 };
 
 static int parse_cpus(const char *s, struct ipdk_dpdk_runner_cfg *t, struct ipdk_err *err)
@@ -102,6 +123,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	cli->log_level = -1;
+	cli->grpc_security = -1;
 	while ((opt = getopt_long(argc, argv, "c:s:p:e:S:t:l:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli->config = optarg; break;
@@ -142,6 +164,27 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 			break;
 		case OPT_CHECK: cli->check = true; break;
 		case OPT_SYSLOG: cli->syslog = true; break;
+		case OPT_P4RT_LISTEN: cli->p4rt_listen = optarg; break;
+		case OPT_NO_P4RT: cli->no_p4rt = true; break;
+		case OPT_GRPC_CERTS: cli->grpc_cert_dir = optarg; break;
+		case OPT_P4RT_CPU: cli->p4rt_cpu_port = optarg; break;
+		case OPT_GRPC_SEC:
+			cli->grpc_security = infrap4d_security_parse(optarg);
+			if (cli->grpc_security < 0) {
+				fprintf(stderr, "infrap4d: --grpc-security %s: expected mtls, tls or insecure\n", optarg);
+				return 2;
+			}
+			break;
+		case OPT_P4RT_DEV: {
+			char *end;
+
+			cli->p4rt_device_id = strtoull(optarg, &end, 0);
+			if (*end || end == optarg || !cli->p4rt_device_id || optarg[0] == '-') {
+				fprintf(stderr, "infrap4d: --p4rt-device-id %s: expected a positive number\n", optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'l':
 			cli->log_level = ipdk_log_level_parse(optarg);
 			if (cli->log_level < 0) {
@@ -157,6 +200,42 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		fprintf(stderr, "infrap4d: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
+	return 0;
+}
+
+/* P4Runtime options; any of them makes P4Runtime explicit (failing to start it is fatal). */
+static int p4rt_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk_err *err)
+{
+	if (cli->p4rt_listen) {
+		if (strlen(cli->p4rt_listen) >= sizeof(cfg->p4rt_listen))
+			return ipdk_err_set(err, -EINVAL, "--p4rt-listen %s: too long", cli->p4rt_listen);
+		snprintf(cfg->p4rt_listen, sizeof(cfg->p4rt_listen), "%s", cli->p4rt_listen);
+	}
+	if (cli->grpc_cert_dir) {
+		if (strlen(cli->grpc_cert_dir) >= sizeof(cfg->grpc_cert_dir))
+			return ipdk_err_set(err, -EINVAL, "--grpc-cert-dir %s: too long", cli->grpc_cert_dir);
+		snprintf(cfg->grpc_cert_dir, sizeof(cfg->grpc_cert_dir), "%s", cli->grpc_cert_dir);
+	}
+	if (cli->p4rt_cpu_port) {
+		if (strlen(cli->p4rt_cpu_port) >= sizeof(cfg->p4rt_cpu_port))
+			return ipdk_err_set(err, -EINVAL, "--p4rt-cpu-port %s: too long", cli->p4rt_cpu_port);
+		snprintf(cfg->p4rt_cpu_port, sizeof(cfg->p4rt_cpu_port), "%s", cli->p4rt_cpu_port);
+	}
+	if (cli->grpc_security >= 0)
+		cfg->grpc_security = cli->grpc_security;
+	if (cli->p4rt_device_id)
+		cfg->p4rt_device_id = cli->p4rt_device_id;
+	if (cli->p4rt_listen || cli->grpc_cert_dir || cli->p4rt_cpu_port || cli->grpc_security >= 0 ||
+	    cli->p4rt_device_id)
+		cfg->p4rt_explicit = true;
+	if (cli->no_p4rt)
+		cfg->p4rt_enabled = false;
+#ifndef INFRAP4D_P4RT
+	if (cfg->p4rt_enabled && cfg->p4rt_explicit)
+		return ipdk_err_set(err, -ENOTSUP,
+				    "P4Runtime options given but infrap4d was built without gRPC (libgrpc-dev, protobuf-c)");
+	cfg->p4rt_enabled = false;
+#endif
 	return 0;
 }
 
@@ -208,7 +287,7 @@ static int make_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk
 		cfg->log_level = cli->log_level;
 	if (cli->syslog)
 		cfg->log_syslog = true;
-	return 0;
+	return p4rt_cfg(cli, cfg, err);
 }
 
 static int signals_fd(void)
@@ -310,7 +389,19 @@ int main(int argc, char **argv)
 		IPDK_LOG_INFO("configuration and pipeline are valid");
 		rc = 0;
 	} else {
+#ifdef INFRAP4D_P4RT
+		rc = infrap4d_p4rt_start(&dp, cfg, &err);
+		if (rc) {
+			IPDK_LOG_ERR("%s", err.msg);
+			rc = 1;
+			infrap4d_dp_stop(&dp);
+			goto out_env;
+		}
+#endif
 		rc = serve(&dp, cfg, sfd) ? 1 : 0;
+#ifdef INFRAP4D_P4RT
+		infrap4d_p4rt_stop(&dp);
+#endif
 	}
 	infrap4d_dp_stop(&dp);
 	IPDK_LOG_INFO("stopped");

@@ -1,0 +1,77 @@
+/*
+ * The P4Runtime v1 service (package p4.v1, docs/p4runtime.md): Capabilities,
+ * Get/SetForwardingPipelineConfig, Write, Read and StreamChannel served on its
+ * own ipdk_rpc_server. It translates P4Runtime entities (P4Info ids and
+ * names) into TDI calls through a model built from the bundle's P4Info and
+ * context, or derived from the TDI schema when the pipeline is a bare spec.
+ *
+ * The service does not own the dataplane: the daemon lends it through struct
+ * ipdk_p4rt_dp_ops (lock the TDI device, replace the pipeline), so the local
+ * control socket and P4Runtime can share one pipeline safely.
+ */
+#ifndef IPDK_P4RT_H
+#define IPDK_P4RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipdk/err.h"
+#include "ipdk/rpc.h"
+#include "ipdk/tdi.h"
+
+#define IPDK_P4RT_DEFAULT_ADDRESS "0.0.0.0:9559"
+#define IPDK_P4RT_DEFAULT_DEVICE_ID 1
+#define IPDK_P4RT_API_VERSION "1.4.0"
+
+struct ipdk_port;
+
+/* What the daemon lends the service. Every call but lock() runs with the lock held. */
+struct ipdk_p4rt_dp_ops {
+	/* Locks the dataplane and returns its TDI device. */
+	struct tdi_dev *(*lock)(void *arg);
+	void (*unlock)(void *arg);
+	/* Builds a pipeline from spec_text on the daemon's ports and calls
+	 * check(new device); with commit it then replaces the running pipeline
+	 * (forwarding state starts empty), otherwise it frees the new one. */
+	int (*load)(void *arg, const char *spec_text, const char *name, bool commit,
+		    int (*check)(struct tdi_dev *tdi, void *check_arg, struct ipdk_err *err),
+		    void *check_arg, struct ipdk_err *err);
+};
+
+struct ipdk_p4rt_config {
+	struct ipdk_rpc_config rpc;     /* address (default 0.0.0.0:9559), security, certificates */
+	uint64_t device_id;             /* 0: 1 */
+	/* The controller port: a RING port of the pipeline (pipeline port id
+	 * cpu_port_id). PacketOut enters the pipeline there; what the pipeline
+	 * sends to it becomes PacketIn. NULL: no packet I/O. */
+	struct ipdk_port *cpu_port;
+	uint32_t cpu_port_id;
+	/* The running pipeline's spec text and a name for it (for the P4Info
+	 * derived at start and for GetForwardingPipelineConfig). */
+	const char *spec_text;
+	const char *spec_name;
+};
+
+struct ipdk_p4rt;
+
+/* Creates the service and its server (not yet listening); returns 0 or -errno. */
+int ipdk_p4rt_create(const struct ipdk_p4rt_config *cfg, const struct ipdk_p4rt_dp_ops *ops,
+		     void *ops_arg, struct ipdk_p4rt **out, struct ipdk_err *err);
+
+/* Starts listening and the packet-in thread; returns 0 or -errno. */
+int ipdk_p4rt_start(struct ipdk_p4rt *p, struct ipdk_err *err);
+
+/* Returns the TCP port the service listens on. */
+int ipdk_p4rt_port(const struct ipdk_p4rt *p);
+
+/* Tells the service the pipeline was replaced behind its back (e.g. from the
+ * control socket): the model is derived again from the new spec text. Called
+ * with the dataplane lock held. */
+void ipdk_p4rt_pipeline_replaced(struct ipdk_p4rt *p, struct tdi_dev *tdi,
+				 const char *spec_text, const char *spec_name);
+
+/* Stops the server (ends open streams) and frees the service; p may be NULL. */
+void ipdk_p4rt_destroy(struct ipdk_p4rt *p);
+
+#endif

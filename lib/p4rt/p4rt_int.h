@@ -1,0 +1,178 @@
+/*
+ * lib/p4rt internals: the model that maps P4Info objects onto TDI objects
+ * (model.c), the pipeline bundle decoder (bundle.c), the entity translation
+ * for Write and Read (entity.c), packet I/O (packetio.c) and the service state
+ * shared by the RPC handlers (service.c).
+ */
+#ifndef IPDK_P4RT_INT_H
+#define IPDK_P4RT_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipdk/p4rt.h"
+#include "ipdk/tdi.h"
+#include "p4/v1/p4runtime.pb-c.h"
+#include "p4/config/v1/p4info.pb-c.h"
+
+#define P4_PREFIX(id) ((id) >> 24)
+#define P4_ID(prefix, idx) (((uint32_t)(prefix) << 24) | ((idx) + 1))
+
+struct p4m_field {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t bits;
+	enum tdi_match_kind match;
+	uint32_t tdi_idx;               /* key field index in the TDI table */
+};
+
+struct p4m_param {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t bits;
+	uint32_t tdi_idx;
+};
+
+struct p4m_action {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t tdi_id;
+	uint32_t n_params;
+	struct p4m_param params[TDI_MAX_PARAMS];
+};
+
+struct p4m_table {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t tdi_id;
+	uint32_t n_fields;
+	struct p4m_field fields[TDI_MAX_KEY_FIELDS];
+	uint32_t n_actions;
+	uint32_t *action_ids;           /* P4Info ids */
+	uint32_t const_default_action_id;
+	bool is_const;
+	bool has_priority;
+	uint64_t size;
+	uint32_t profile_id;            /* implementation, 0: direct table */
+	uint32_t direct_counter_id, direct_meter_id;
+	/* tables implemented by an action profile: the TDI actions that carry
+	 * a member id or a group id into the member table / selector */
+	int32_t member_action, group_action;    /* TDI action ids, -1: none */
+};
+
+struct p4m_member {
+	uint32_t id;
+	struct tdi_entry action;        /* action_id + params (TDI) */
+	uint32_t p4_action_id;
+	uint32_t refs;                  /* groups and table entries using it */
+};
+
+struct p4m_group {
+	uint32_t id;
+	uint32_t tdi_idx;               /* group index in the TDI selector */
+	uint32_t n_members;
+	uint32_t *members, *weights;
+	uint32_t refs;                  /* table entries using it */
+};
+
+struct p4m_profile {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	bool with_selector;
+	uint64_t size;
+	uint32_t max_group_size;
+	int32_t member_table;           /* TDI table keyed by member id, -1: none */
+	int32_t selector;               /* TDI selector table, -1: none */
+	uint32_t n_table_ids;
+	uint32_t table_ids[8];
+	/* state the target cannot read back */
+	uint32_t n_members, cap_members;
+	struct p4m_member *members;
+	uint32_t n_groups, cap_groups;
+	struct p4m_group *groups;
+};
+
+struct p4m_cell_obj {               /* counters, meters, registers */
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t tdi_id;
+	uint64_t size;
+	uint32_t bits;                  /* registers */
+	int64_t (*meter_cfg)[4];        /* meters: last config per cell (cir, cburst, pir, pburst) */
+	int unit;                       /* counters: p4.config.v1.CounterSpec.Unit */
+	bool direct;
+	uint32_t table_id;              /* direct: P4Info table id */
+};
+
+struct p4m_ctrl_meta {
+	uint32_t id;
+	char name[TDI_NAME_MAX];
+	uint32_t bits;
+};
+
+struct p4m_ctrl_hdr {
+	bool present;
+	uint32_t n_meta;
+	struct p4m_ctrl_meta meta[16];
+	uint32_t n_bytes;               /* header size on the wire */
+};
+
+struct p4_model {
+	uint32_t n_tables, n_actions, n_profiles, n_counters, n_meters, n_registers;
+	struct p4m_table *tables;
+	struct p4m_action *actions;
+	struct p4m_profile *profiles;
+	struct p4m_cell_obj *counters, *meters, *registers;
+	struct p4m_ctrl_hdr packet_in, packet_out;
+	uint8_t *p4info_bin;            /* the P4Info the model came from (serialized) */
+	size_t p4info_len;
+};
+
+/* model.c */
+int p4_model_from_p4info(const P4__Config__V1__P4Info *info, const char *context_json,
+			 const struct tdi_dev *tdi, struct p4_model **out, struct ipdk_err *err);
+int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_model **out,
+		    struct ipdk_err *err);
+void p4_model_free(struct p4_model *m);
+const struct p4m_table *p4m_table(const struct p4_model *m, uint32_t id);
+const struct p4m_action *p4m_action(const struct p4_model *m, uint32_t id);
+const struct p4m_action *p4m_action_by_tdi(const struct p4_model *m, uint32_t tdi_id);
+struct p4m_profile *p4m_profile(const struct p4_model *m, uint32_t id);
+const struct p4m_cell_obj *p4m_cell(const struct p4m_cell_obj *arr, uint32_t n, uint32_t id);
+/* Moves action profile state (members, groups) from old to new when the
+ * same profile exists in both (used when the model is rebuilt). */
+void p4_model_profiles_reset(struct p4_model *m);
+
+/* bundle.c: the pieces of a pipeline config */
+struct p4_bundle {
+	char *spec;                     /* NUL-terminated spec text */
+	char *context;                  /* context JSON or NULL */
+	char *name;
+	P4__Config__V1__P4Info *p4info; /* unpacked, or NULL */
+};
+int p4_bundle_decode(const P4__V1__ForwardingPipelineConfig *cfg, struct p4_bundle *b,
+		     struct ipdk_err *err);
+void p4_bundle_fini(struct p4_bundle *b);
+/* A BfPipelineConfig holding spec_text, for GetForwardingPipelineConfig of a bare spec. */
+int p4_bundle_device_config(const char *name, const char *spec_text, uint8_t **out,
+			    size_t *len);
+
+/* bytes.c: P4Runtime byte strings <-> TDI values */
+int p4_bytes_to_value(const ProtobufCBinaryData *b, uint32_t bits, uint8_t out[TDI_VALUE_BYTES],
+		      const char *what, struct ipdk_err *err);
+/* Canonical form (no leading zero bytes, at least one byte), pointing into buf. */
+ProtobufCBinaryData p4_value_to_bytes(const uint8_t v[TDI_VALUE_BYTES], uint8_t *buf);
+
+/* entity.c: one update / read of one entity, with the dataplane locked */
+int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Update *u,
+		    struct ipdk_err *err);
+/* Calls emit() for each entity matching the (possibly wildcard) request entity. */
+int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity *want,
+		   int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err);
+/* Snapshot and restore of action profile state around an all-or-none batch. */
+void *p4_profiles_save(const struct p4_model *m);
+void p4_profiles_restore(struct p4_model *m, void *saved);
+void p4_profiles_drop(const struct p4_model *m, void *saved);
+
+#endif
