@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config
 libdpdk-dev dpdk dpdk-dev dpdk-doc libnuma-dev libpcap-dev libbpf-dev libxdp-dev
-libjansson-dev libcmocka-dev libssl-dev openssl
+libjansson-dev libcmocka-dev libssl-dev openssl liburing-dev
 libgrpc-dev libprotobuf-dev protobuf-compiler protobuf-c-compiler libprotobuf-c-dev
 python3 python3-pytest python3-scapy python3-grpcio python3-grpc-tools
 iproute2 ethtool iperf3 iputils-ping tcpdump procps
