@@ -653,3 +653,122 @@ def test_client_vanishing_mid_stream_and_mid_read(env, client, info):
     assert len(client.read(p4.Entity(table_entry=p4.TableEntry()))) == 2000
     assert env["d"].alive()
     del s
+
+
+# ---- action profiles (a bundle with P4Info and context) ------------------------
+
+LB_CONTEXT = """{
+  "program_name": "lb",
+  "tables": [
+    { "name": "ingress.lb_vip", "target_name": "lb_vip", "table_type": "match",
+      "action_profile": "ingress.lb_as", "member_table": "lb_members",
+      "group_table": "lb_groups", "group_action": "set_group",
+      "actions": [ { "name": "ingress.set_member", "target_name": "set_member" },
+                   { "name": "ingress.drop", "target_name": "drop" } ] }
+  ]
+}"""
+
+
+def lb_p4info():
+    info = p4i.P4Info()
+    t = info.tables.add()
+    t.preamble.id, t.preamble.name = 0x02000001, "ingress.lb_vip"
+    t.match_fields.add(id=1, name="hdr.ipv4.dst_addr", bitwidth=32,
+                       match_type=p4i.MatchField.EXACT)
+    t.action_refs.add(id=0x01000001)
+    t.action_refs.add(id=0x01000002)
+    t.implementation_id = 0x11000001
+    t.size = 256
+    a = info.actions.add()
+    a.preamble.id, a.preamble.name = 0x01000001, "ingress.set_member"
+    a.params.add(id=1, name="port", bitwidth=32)
+    a.params.add(id=2, name="dst_mac", bitwidth=48)
+    d = info.actions.add()
+    d.preamble.id, d.preamble.name = 0x01000002, "ingress.drop"
+    ap = info.action_profiles.add()
+    ap.preamble.id, ap.preamble.name = 0x11000001, "ingress.lb_as"
+    ap.table_ids.append(0x02000001)
+    ap.with_selector, ap.size, ap.max_group_size = True, 64, 16
+    return info
+
+
+def test_action_profile_members_groups_and_forwarding(env, client):
+    A = p4.SetForwardingPipelineConfigRequest
+    h1, h2 = env["h1"], env["h2"]
+    client.set_pipeline(A.VERIFY_AND_COMMIT, pc.bundle(open(spec_path("lb_select.spec")).read(),
+                                                       LB_CONTEXT, lb_p4info(), cookie=7))
+    try:
+        info = pc.Info(client.get_pipeline().p4info)
+        assert client.get_pipeline().cookie.cookie == 7
+        AP = 0x11000001
+
+        def member(mid, port=1, mac=MAC2):
+            return p4.ActionProfileMember(action_profile_id=AP, member_id=mid,
+                                          action=info.act("ingress.set_member", port=port,
+                                                          dst_mac=mac))
+
+        def group(gid, *members):
+            g = p4.ActionProfileGroup(action_profile_id=AP, group_id=gid)
+            for mid, w in members:
+                g.members.add(member_id=mid, weight=w)
+            return g
+        client.write([update("insert", action_profile_member=member(1)),
+                      update("insert", action_profile_member=member(2))])
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("insert", action_profile_member=member(1))])
+        assert code(e) == grpc.StatusCode.ALREADY_EXISTS
+        for g, want in ((group(10, (1, 1), (9, 1)), grpc.StatusCode.NOT_FOUND),
+                        (group(10, (1, 0)), grpc.StatusCode.INVALID_ARGUMENT)):
+            with pytest.raises(grpc.RpcError) as e:
+                client.write([update("insert", action_profile_group=g)])
+            assert code(e) == want
+        client.write([update("insert", action_profile_group=group(1000, (1, 1), (2, 2)))])
+        te = p4.TableEntry(table_id=0x02000001)
+        te.match.add(field_id=1).exact.value = bytes([10, 0, 0, 100])
+        te.action.action_profile_group_id = 1000
+        client.write([table_update("insert", te)])
+        # read back
+        ms = client.read(p4.Entity(action_profile_member=p4.ActionProfileMember(action_profile_id=AP)))
+        assert sorted(m.action_profile_member.member_id for m in ms) == [1, 2]
+        gs = client.read(p4.Entity(action_profile_group=p4.ActionProfileGroup()))
+        assert [(m.member_id, m.weight) for m in gs[0].action_profile_group.members] == [(1, 1), (2, 2)]
+        ents = client.read(p4.Entity(table_entry=p4.TableEntry(table_id=0x02000001)))
+        assert ents[0].table_entry.action.action_profile_group_id == 1000
+        # referenced objects cannot go
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("delete", action_profile_member=p4.ActionProfileMember(
+                action_profile_id=AP, member_id=1))])
+        assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("delete", action_profile_group=group(1000))])
+        assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+        # traffic to the VIP reaches h2 with the member's MAC
+        sn = h2.sniffer()
+        h1.send([Ether(src="02:00:00:00:00:01", dst="02:00:00:00:aa:aa") /
+                 IP(src="10.0.0.1", dst="10.0.0.100") / UDP(sport=1000 + i, dport=5555)
+                 for i in range(8)])
+        got = sn.collect(lambda f: UDP in f and f[UDP].dport == 5555, count=8)
+        sn.close()
+        assert len(got) == 8
+        # modify the group to member 2 only, then tear down in order
+        client.write([update("modify", action_profile_group=group(1000, (2, 1)))])
+        client.write([update("delete", action_profile_member=p4.ActionProfileMember(
+            action_profile_id=AP, member_id=1))])
+        client.write([table_update("delete", te)])
+        client.write([update("delete", action_profile_group=group(1000))])
+        client.write([update("delete", action_profile_member=p4.ActionProfileMember(
+            action_profile_id=AP, member_id=2))])
+        assert client.read(p4.Entity(action_profile_member=p4.ActionProfileMember())) == []
+    finally:
+        client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
+            p4_device_config=open(spec_path("l2l3.spec")).read().encode()))
+
+
+def test_bundle_whose_p4info_does_not_fit_the_spec_is_refused(client):
+    info = lb_p4info()
+    info.tables[0].match_fields[0].bitwidth = 40
+    with pytest.raises(grpc.RpcError) as e:
+        client.set_pipeline(p4.SetForwardingPipelineConfigRequest.VERIFY,
+                            pc.bundle(open(spec_path("lb_select.spec")).read(), LB_CONTEXT, info))
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "hdr.ipv4.dst_addr" in e.value.details()
