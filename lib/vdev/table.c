@@ -76,9 +76,10 @@ static bool name_ok(const char *s)
 	return true;
 }
 
+/* True when s fits in a buffer of max bytes, NUL included. */
 static bool bounded(const char *s, size_t max)
 {
-	return memchr(s, '\0', max) != NULL;
+	return strnlen(s, max) < max;
 }
 
 static struct vdev_host *host_find(struct ipdk_vdev_table *t, const char *name)
