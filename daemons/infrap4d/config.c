@@ -26,6 +26,36 @@ void infrap4d_cfg_init(struct infrap4d_cfg *cfg)
 	snprintf(cfg->p4rt_listen, sizeof(cfg->p4rt_listen), "0.0.0.0:9559");
 	snprintf(cfg->grpc_cert_dir, sizeof(cfg->grpc_cert_dir), "%s", INFRAP4D_DEFAULT_CERT_DIR);
 	cfg->p4rt_device_id = 1;
+	cfg->gnmi_enabled = true;
+	snprintf(cfg->gnmi_listen, sizeof(cfg->gnmi_listen), "0.0.0.0:9339");
+	cfg->port_slots = INFRAP4D_DEFAULT_PORT_SLOTS;
+}
+
+/* The "gnmi" object: { "enabled": BOOL, "listen": "HOST:PORT" }. */
+static int load_gnmi(struct infrap4d_cfg *cfg, json_t *o, const char *path, struct ipdk_err *err)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(o))
+		return ipdk_err_set(err, -EINVAL, "%s: \"gnmi\" must be an object", path);
+	json_object_foreach(o, k, v) {
+		if (!strcmp(k, "enabled")) {
+			if (!json_is_boolean(v))
+				return ipdk_err_set(err, -EINVAL, "%s: gnmi.enabled must be true or false", path);
+			cfg->gnmi_enabled = json_is_true(v);
+		} else if (!strcmp(k, "listen")) {
+			if (!json_is_string(v) || json_string_length(v) >= sizeof(cfg->gnmi_listen))
+				return ipdk_err_set(err, -EINVAL, "%s: gnmi.listen must be a string shorter than %zu",
+						    path, sizeof(cfg->gnmi_listen));
+			snprintf(cfg->gnmi_listen, sizeof(cfg->gnmi_listen), "%s", json_string_value(v));
+		} else {
+			return ipdk_err_set(err, -EINVAL, "%s: gnmi: unknown key \"%s\" (known: enabled, listen)",
+					    path, k);
+		}
+		cfg->gnmi_explicit = true;
+	}
+	return 0;
 }
 
 int infrap4d_security_parse(const char *s)
@@ -383,6 +413,14 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		if (!json_is_object(v))
 			return ipdk_err_set(err, -EINVAL, "%s: \"pipeline\" must be an object", path);
 		json_object_foreach(v, k, pv) {
+			if (!strcmp(k, "port_slots")) {
+				if (!json_is_integer(pv) || json_integer_value(pv) < 1 ||
+				    json_integer_value(pv) > INFRAP4D_MAX_PORTS)
+					return ipdk_err_set(err, -EINVAL, "%s: pipeline.port_slots must be 1 to %d",
+							    path, INFRAP4D_MAX_PORTS);
+				cfg->port_slots = (unsigned int)json_integer_value(pv);
+				continue;
+			}
 			char *dst = !strcmp(k, "spec") ? cfg->spec_path :
 				    !strcmp(k, "name") ? cfg->pipeline_name : NULL;
 			size_t size = dst == cfg->spec_path ? sizeof(cfg->spec_path) :
@@ -390,7 +428,7 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 
 			if (!dst)
 				return ipdk_err_set(err, -EINVAL,
-						    "%s: pipeline: unknown key \"%s\" (known: name, spec)", path, k);
+						    "%s: pipeline: unknown key \"%s\" (known: name, spec, port_slots)", path, k);
 			if (!json_is_string(pv) || strlen(json_string_value(pv)) >= size)
 				return ipdk_err_set(err, -EINVAL, "%s: pipeline.%s must be a string shorter than %zu",
 						    path, k, size);
@@ -451,7 +489,7 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		return 0;
 	}
 	return ipdk_err_set(err, -EINVAL,
-			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime)",
+			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime, gnmi)",
 			    path, key);
 }
 
@@ -477,6 +515,8 @@ int infrap4d_cfg_load(struct infrap4d_cfg *cfg, const char *path, struct ipdk_er
 			rc = load_threads(cfg, v, path, err);
 		else if (!strcmp(key, "p4runtime"))
 			rc = load_p4rt(cfg, v, path, err);
+		else if (!strcmp(key, "gnmi"))
+			rc = load_gnmi(cfg, v, path, err);
 		else
 			rc = load_misc(cfg, key, v, path, err);
 		if (rc)

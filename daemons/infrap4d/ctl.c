@@ -91,11 +91,14 @@ static int cmd_info(struct ctl_ctx *c, unsigned int conn, int argc, char **argv,
 		    FILE *out, struct ipdk_err *err)
 {
 	const struct tdi_schema *s = tdi_dev_schema(c->dp->tdi);
+	unsigned int n = 0;
 
 	(void)conn, (void)argc, (void)argv, (void)rest, (void)err;
-	fprintf(out, "pipeline %s\nspec %s\nports %u\ntables %u\nactions %u\ncounters %u\n"
-		"registers %u\nmeters %u\n", c->dp->pipeline_name, c->dp->spec_desc,
-		c->dp->n_ports, s->n_tables, s->n_actions, s->n_counters, s->n_registers,
+	for (unsigned int i = 0; i < c->dp->n_ports; i++)
+		n += c->dp->ports[i] != NULL;
+	fprintf(out, "pipeline %s\nspec %s\nports %u\nport-slots %u\ntables %u\nactions %u\n"
+		"counters %u\nregisters %u\nmeters %u\n", c->dp->pipeline_name, c->dp->spec_desc,
+		n, c->dp->n_ports, s->n_tables, s->n_actions, s->n_counters, s->n_registers,
 		s->n_meters);
 	return 0;
 }
@@ -109,8 +112,12 @@ static int cmd_ports(struct ctl_ctx *c, unsigned int conn, int argc, char **argv
 	fprintf(out, "%-4s %-16s %-6s %-10s %-16s %12s %12s %12s\n", "id", "name", "type",
 		"backend", "netdev/path", "rx_packets", "tx_packets", "tx_drops");
 	for (unsigned int i = 0; i < c->dp->n_ports; i++) {
-		const struct ipdk_port_cfg *pc = ipdk_port_cfg(c->dp->ports[i]);
+		const struct ipdk_port_cfg *pc;
 		struct ipdk_port_stats st = { 0 };
+
+		if (!c->dp->ports[i])
+			continue;   /* a free port slot */
+		pc = ipdk_port_cfg(c->dp->ports[i]);
 
 		ipdk_dpdk_pipeline_port_stats(c->dp->pl, i, &st);
 		rx_total += st.rx_packets;

@@ -137,6 +137,10 @@ int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		IPDK_LOG_INFO("port %u: %s (%s via %s)", i, cfg->ports[i].name,
 			      ipdk_port_type_name(cfg->ports[i].type), ipdk_port_backend(dp->ports[i]));
 	}
+	/* Free slots after the configured ports take ports added at runtime. */
+	if (cfg->port_slots > dp->n_ports)
+		dp->n_ports = cfg->port_slots > INFRAP4D_MAX_PORTS ? INFRAP4D_MAX_PORTS :
+			      cfg->port_slots;
 	pthread_mutex_init(&dp->lock, NULL);
 	rc = build(dp, cfg->spec_path, NULL, NULL, &dp->pl, &dp->tdi, err);
 	if (rc)

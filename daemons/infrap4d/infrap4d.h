@@ -40,7 +40,14 @@ struct infrap4d_cfg {
 	char grpc_cert_dir[IPDK_PATH_MAX];  /* default /etc/ipdk/certs */
 	char p4rt_cpu_port[IPDK_NAME_MAX];  /* RING port for packet I/O, "" = none */
 	uint64_t p4rt_device_id;            /* default 1 */
+	/* gNMI (gnmi.c; docs/gnmi.md), same TLS settings as P4Runtime */
+	bool gnmi_enabled;                  /* default true */
+	bool gnmi_explicit;                 /* asked for: failing to start is fatal */
+	char gnmi_listen[128];              /* default 0.0.0.0:9339 */
+	unsigned int port_slots;            /* pipeline port ids (default 16) */
 };
+
+#define INFRAP4D_DEFAULT_PORT_SLOTS 16
 
 #define INFRAP4D_DEFAULT_CERT_DIR "/etc/ipdk/certs"
 
@@ -63,8 +70,10 @@ void infrap4d_cfg_fini(struct infrap4d_cfg *cfg);
 extern const char infrap4d_default_spec[];
 
 struct infrap4d_dp {
+	/* Port slots: ports[i] has pipeline port id i; NULL is a free slot
+	 * (gNMI adds and removes ports at runtime, see gnmi.c). */
 	struct ipdk_port *ports[INFRAP4D_MAX_PORTS];
-	unsigned int n_ports;
+	unsigned int n_ports;               /* slots */
 	struct ipdk_dpdk_pipeline *pl;
 	struct tdi_dev *tdi;
 	struct ipdk_dpdk_runner *runner;
@@ -105,6 +114,12 @@ char *infrap4d_read_spec(const char *path, struct ipdk_err *err);
 int infrap4d_p4rt_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 			struct ipdk_err *err);
 void infrap4d_p4rt_stop(struct infrap4d_dp *dp);
+
+/* gNMI (gnmi.c): starts the service if enabled; 0 also when it cannot start
+ * and was not asked for explicitly. stop may always be called. */
+int infrap4d_gnmi_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
+			struct ipdk_err *err);
+void infrap4d_gnmi_stop(void);
 
 /* Stops threads, frees the pipeline and destroys the ports. */
 void infrap4d_dp_stop(struct infrap4d_dp *dp);

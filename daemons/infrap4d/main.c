@@ -48,11 +48,17 @@ static void usage(FILE *f)
 "      --p4rt-device-id N   P4Runtime device id (default 1)\n"
 "                           Without certificates and without any of these options\n"
 "                           the daemon runs without P4Runtime (with a warning).\n"
-"  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET, INFRAP4D_DEFAULT_CERT_DIR);
+"gNMI (port 9339, same TLS settings; docs/gnmi.md):\n"
+"      --gnmi-listen ADDR   listen on ADDR (default 0.0.0.0:9339); failing is then fatal\n"
+"      --no-gnmi            do not serve gNMI\n"
+"      --port-slots N       pipeline port ids for ports added at runtime (default %u)\n"
+"  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET, INFRAP4D_DEFAULT_CERT_DIR,
+		INFRAP4D_DEFAULT_PORT_SLOTS);
 }
 
 enum { OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG,
-       OPT_P4RT_LISTEN, OPT_NO_P4RT, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_P4RT_CPU, OPT_P4RT_DEV };
+       OPT_P4RT_LISTEN, OPT_NO_P4RT, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_P4RT_CPU, OPT_P4RT_DEV,
+       OPT_GNMI_LISTEN, OPT_NO_GNMI, OPT_PORT_SLOTS };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -74,6 +80,9 @@ static const struct option long_opts[] = {
 	{ "grpc-cert-dir", required_argument, NULL, OPT_GRPC_CERTS },
 	{ "p4rt-cpu-port", required_argument, NULL, OPT_P4RT_CPU },
 	{ "p4rt-device-id", required_argument, NULL, OPT_P4RT_DEV },
+	{ "gnmi-listen", required_argument, NULL, OPT_GNMI_LISTEN },
+	{ "no-gnmi", no_argument, NULL, OPT_NO_GNMI },
+	{ "port-slots", required_argument, NULL, OPT_PORT_SLOTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -92,6 +101,9 @@ struct cli {
 	bool no_p4rt;
 	int grpc_security;                  /* -1: not set */
 	unsigned long long p4rt_device_id;  /* 0: not set */
+	const char *gnmi_listen;
+	bool no_gnmi;
+	unsigned int port_slots;            /* 0: not set */
 };
 
 static int parse_cpus(const char *s, struct ipdk_dpdk_runner_cfg *t, struct ipdk_err *err)
@@ -166,6 +178,16 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_SYSLOG: cli->syslog = true; break;
 		case OPT_P4RT_LISTEN: cli->p4rt_listen = optarg; break;
 		case OPT_NO_P4RT: cli->no_p4rt = true; break;
+		case OPT_GNMI_LISTEN: cli->gnmi_listen = optarg; break;
+		case OPT_NO_GNMI: cli->no_gnmi = true; break;
+		case OPT_PORT_SLOTS:
+			cli->port_slots = (unsigned int)atoi(optarg);
+			if (cli->port_slots < 1 || cli->port_slots > INFRAP4D_MAX_PORTS) {
+				fprintf(stderr, "infrap4d: --port-slots %s: expected 1 to %d\n", optarg,
+					INFRAP4D_MAX_PORTS);
+				return 2;
+			}
+			break;
 		case OPT_GRPC_CERTS: cli->grpc_cert_dir = optarg; break;
 		case OPT_P4RT_CPU: cli->p4rt_cpu_port = optarg; break;
 		case OPT_GRPC_SEC:
@@ -287,6 +309,22 @@ static int make_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk
 		cfg->log_level = cli->log_level;
 	if (cli->syslog)
 		cfg->log_syslog = true;
+	if (cli->port_slots)
+		cfg->port_slots = cli->port_slots;
+	if (cli->gnmi_listen) {
+		if (strlen(cli->gnmi_listen) >= sizeof(cfg->gnmi_listen))
+			return ipdk_err_set(err, -EINVAL, "--gnmi-listen %s: too long", cli->gnmi_listen);
+		snprintf(cfg->gnmi_listen, sizeof(cfg->gnmi_listen), "%s", cli->gnmi_listen);
+		cfg->gnmi_explicit = true;
+	}
+	if (cli->no_gnmi)
+		cfg->gnmi_enabled = false;
+#ifndef INFRAP4D_GNMI
+	if (cfg->gnmi_enabled && cfg->gnmi_explicit)
+		return ipdk_err_set(err, -ENOTSUP,
+				    "gNMI options given but infrap4d was built without gRPC (libgrpc-dev, protobuf-c)");
+	cfg->gnmi_enabled = false;
+#endif
 	return p4rt_cfg(cli, cfg, err);
 }
 
@@ -398,7 +436,22 @@ int main(int argc, char **argv)
 			goto out_env;
 		}
 #endif
+#ifdef INFRAP4D_GNMI
+		rc = infrap4d_gnmi_start(&dp, cfg, &err);
+		if (rc) {
+			IPDK_LOG_ERR("%s", err.msg);
+			rc = 1;
+#ifdef INFRAP4D_P4RT
+			infrap4d_p4rt_stop(&dp);
+#endif
+			infrap4d_dp_stop(&dp);
+			goto out_env;
+		}
+#endif
 		rc = serve(&dp, cfg, sfd) ? 1 : 0;
+#ifdef INFRAP4D_GNMI
+		infrap4d_gnmi_stop();
+#endif
 #ifdef INFRAP4D_P4RT
 		infrap4d_p4rt_stop(&dp);
 #endif
