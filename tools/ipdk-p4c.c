@@ -2,9 +2,10 @@
  * ipdk-p4c: the command-line P4_16 compiler. It takes p4c-style options so
  * existing build scripts keep working: it runs the front end (parse, resolve,
  * type-check), lowers the program to the IR and writes the DPDK SWX spec, the
- * P4Info (text format) and the context JSON. Outputs this version cannot
- * produce yet (binary P4Info, bundles, the BF-RT schema) are refused with a
- * clear message and a non-zero exit, never silently skipped.
+ * P4Info (text or binary), the context JSON, the device config and the
+ * single-file bundle of docs/bundle.md. Outputs this version cannot produce
+ * (JSON P4Info, the BF-RT schema) are refused with a clear message and a
+ * non-zero exit, never silently skipped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +18,7 @@
 
 enum {
 	OPT_ARCH = 256, OPT_P4RT, OPT_CONTEXT, OPT_PARSE_ONLY, OPT_DUMP_AST, OPT_CHECK,
-	OPT_TARGET, OPT_STD, OPT_P4INCLUDE, OPT_BFRT, OPT_DUMP_IR,
+	OPT_TARGET, OPT_STD, OPT_P4INCLUDE, OPT_BFRT, OPT_DUMP_IR, OPT_DEVCFG, OPT_BUNDLE,
 };
 
 static void usage(FILE *f)
@@ -30,8 +31,11 @@ static void usage(FILE *f)
 		"  -o FILE                   output: the DPDK pipeline spec (with --dump-ast: the dump)\n"
 		"  -I DIR                    add DIR to the include path\n"
 		"  -D NAME[=VALUE]           define a preprocessor macro\n"
-		"  --p4runtime-files FILE    write P4Info in protobuf text format (.txt)\n"
+		"  --p4runtime-files F[,F]   write P4Info: protobuf text (.txt) or binary (.bin)\n"
 		"  --context FILE            write the target context JSON\n"
+		"  --device-config FILE      write the device config (BfPipelineConfig: spec + context)\n"
+		"  --bundle FILE             write a single-file bundle (ForwardingPipelineConfig:\n"
+		"                            P4Info + device config), loadable through P4Runtime\n"
 		"  --bf-rt-schema FILE       write the BF-RT/TDI schema JSON\n"
 		"  --std p4-16               language version (only P4_16)\n"
 		"  --p4include DIR           directory of core.p4, pna.p4, psa.p4\n"
@@ -45,7 +49,7 @@ static void usage(FILE *f)
 		"the current directory.\n"
 		"\n"
 		"Exit status: 0 success, 1 errors in the program (or constructs the target\n"
-		"cannot express), 2 bad usage or an output this version cannot produce yet.\n");
+		"cannot express), 2 bad usage or an output this version cannot produce.\n");
 }
 
 struct strv {
@@ -66,6 +70,7 @@ static int strv_add(struct strv *s, const char *x)
 
 struct args {
 	const char *arch, *target, *out, *p4rt, *context, *bfrt, *p4include, *input;
+	const char *devcfg, *bundle;
 	bool parse_only, dump_ast, dump_ir, check;
 	struct strv inc, defs;
 };
@@ -78,6 +83,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "p4runtime-files", required_argument, NULL, OPT_P4RT },
 		{ "p4runtime-file", required_argument, NULL, OPT_P4RT },
 		{ "context", required_argument, NULL, OPT_CONTEXT },
+		{ "device-config", required_argument, NULL, OPT_DEVCFG },
+		{ "bundle", required_argument, NULL, OPT_BUNDLE },
 		{ "bf-rt-schema", required_argument, NULL, OPT_BFRT },
 		{ "std", required_argument, NULL, OPT_STD },
 		{ "p4include", required_argument, NULL, OPT_P4INCLUDE },
@@ -115,6 +122,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_P4RT: a->p4rt = optarg; break;
 		case OPT_CONTEXT: a->context = optarg; break;
+		case OPT_DEVCFG: a->devcfg = optarg; break;
+		case OPT_BUNDLE: a->bundle = optarg; break;
 		case OPT_BFRT: a->bfrt = optarg; break;
 		case OPT_P4INCLUDE: a->p4include = optarg; break;
 		case OPT_PARSE_ONLY: a->parse_only = true; break;
@@ -173,13 +182,23 @@ static int write_dump(struct ipdk_p4c_program *prog, const char *path)
 	return ret;
 }
 
+/* True when path ends with ext. */
+static bool ends_with(const char *path, size_t n, const char *ext)
+{
+	size_t e = strlen(ext);
+
+	return n > e && !strncmp(path + n - e, ext, e);
+}
+
 /* Names the outputs asked for that this version cannot write, or NULL. */
 static const char *missing_backend(const struct args *a)
 {
-	size_t n = a->p4rt ? strlen(a->p4rt) : 0;
-
-	if (a->p4rt && !(n > 4 && !strcmp(a->p4rt + n - 4, ".txt")))
-		return "--p4runtime-files other than protobuf text (.txt)";
+	for (const char *p = a->p4rt; p && *p;) {
+		size_t n = strcspn(p, ",");
+		if (!ends_with(p, n, ".txt") && !ends_with(p, n, ".bin"))
+			return "--p4runtime-files other than protobuf text (.txt) or binary (.bin)";
+		p += n + (p[n] == ',');
+	}
 	if (a->bfrt)
 		return "--bf-rt-schema (TDI schema JSON)";
 	return NULL;
@@ -190,13 +209,20 @@ typedef int (*writer_fn)(const struct ipdk_p4c_program *, FILE *);
 static int write_out(struct ipdk_p4c_program *prog, const char *path, writer_fn fn, const char *text)
 {
 	FILE *f = path ? fopen(path, "w") : stdout;
-	int ret = 0;
+	int ret = 0, rc;
 
 	if (!f) {
 		fprintf(stderr, "ipdk-p4c: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
-	if (fn ? fn(prog, f) : fputs(text, f) == EOF)
+	rc = fn ? fn(prog, f) : fputs(text, f) == EOF ? -EIO : 0;
+	if (rc == -ENOTSUP) {
+		fprintf(stderr, "ipdk-p4c: %s: this ipdk-p4c was built without protobuf-c\n", path ? path : "stdout");
+		if (path)
+			fclose(f);
+		return 2;
+	}
+	if (rc)
 		ret = 2;
 	if (path && fclose(f))
 		ret = 2;
@@ -240,10 +266,24 @@ static int compile(struct ipdk_p4c_program *prog, const struct args *a)
 		goto out;
 	}
 	status = write_out(prog, a->out ? a->out : spec_path, NULL, ipdk_p4c_spec(prog));
-	if (!status && a->p4rt)
-		status = write_out(prog, a->p4rt, ipdk_p4c_write_p4info_text, NULL);
+	for (const char *p = a->p4rt; !status && p && *p;) {
+		size_t n = strcspn(p, ",");
+		char *one = strndup(p, n);
+		if (!one) {
+			status = 2;
+			break;
+		}
+		status = write_out(prog, one, ends_with(one, n, ".bin") ? ipdk_p4c_write_p4info_binary :
+				   ipdk_p4c_write_p4info_text, NULL);
+		free(one);
+		p += n + (p[n] == ',');
+	}
 	if (!status && a->context)
 		status = write_out(prog, a->context, ipdk_p4c_write_context, NULL);
+	if (!status && a->devcfg)
+		status = write_out(prog, a->devcfg, ipdk_p4c_write_device_config, NULL);
+	if (!status && a->bundle)
+		status = write_out(prog, a->bundle, ipdk_p4c_write_bundle, NULL);
 out:
 	free(spec_path);
 	free(name);

@@ -87,8 +87,19 @@ const char *ipdk_p4c_spec(const struct ipdk_p4c_program *prog);
 /* Writes the IR of a compiled program as text (a debugging aid). */
 int ipdk_p4c_write_ir(const struct ipdk_p4c_program *prog, FILE *f);
 
-/* Writes P4Info of a compiled program in protobuf text format. */
+/* Writes P4Info of a compiled program in protobuf text format; -ENOTSUP when
+ * the library was built without protobuf-c (as for the three below). */
 int ipdk_p4c_write_p4info_text(const struct ipdk_p4c_program *prog, FILE *f);
+
+/* Writes P4Info of a compiled program as a binary (packed) protobuf. */
+int ipdk_p4c_write_p4info_binary(const struct ipdk_p4c_program *prog, FILE *f);
+
+/* Writes the device config (IPDK's BfPipelineConfig: spec and context). */
+int ipdk_p4c_write_device_config(const struct ipdk_p4c_program *prog, FILE *f);
+
+/* Writes the single-file bundle (p4.v1.ForwardingPipelineConfig with the
+ * P4Info and the device config), as docs/bundle.md describes. */
+int ipdk_p4c_write_bundle(const struct ipdk_p4c_program *prog, FILE *f);
 
 /* Writes the context JSON (docs/bundle.md) of a compiled program. */
 int ipdk_p4c_write_context(const struct ipdk_p4c_program *prog, FILE *f);

@@ -1533,6 +1533,7 @@ static void lower_table(struct lw *w, struct p4n *t)
 			}
 		} else if (pr->op == PROP_ENTRIES) {
 			tb->n_const_entries = pr->kids.n;
+			tb->entries_const = pr->is_const;
 			p4_diag(w->p, IPDK_P4C_WARNING, pr->loc,
 				"entries of table '%s' are not written into the DPDK spec (SWX specs carry no entries); "
 				"install them from the control plane", t->name);

@@ -134,6 +134,7 @@ struct ir_table {
 	int profile;		/* extern index of an ActionProfile/ActionSelector, -1 */
 	int direct_counter, direct_meter; /* extern index, -1 */
 	int n_const_entries;
+	bool entries_const;	/* `const entries`: the control plane may not change them */
 	struct p4n *decl;
 	int id;
 };
@@ -205,8 +206,19 @@ int ir_header_field_add(struct ir_prog *ir, int h, const char *name, int width);
  * after adding diagnostics. */
 int dpdk_emit(struct ir_prog *ir, FILE *f);
 
-/* P4Info as protobuf text format, and the context JSON of docs/bundle.md. */
-int p4info_write_text(const struct ir_prog *ir, FILE *f);
+/* Gives every object its P4Runtime id (context.c; idempotent). */
+void p4info_assign_ids(struct ir_prog *ir);
+
+/* The P4Runtime id of controller header name ("packet_in", "packet_out"). */
+uint32_t p4info_ctrl_header_id(const char *name);
+
+/* Writes the context JSON of docs/bundle.md. */
 int context_write_json(const struct ir_prog *ir, FILE *f);
+
+/* P4Info as protobuf text or binary, the BfPipelineConfig device config and
+ * the single-file bundle (p4info.c; built with protobuf-c only). */
+int p4info_write(struct ir_prog *ir, FILE *f, bool binary);
+int bundle_write_device_config(struct ir_prog *ir, const char *spec, FILE *f);
+int bundle_write(struct ir_prog *ir, const char *spec, FILE *f);
 
 #endif

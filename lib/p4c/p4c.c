@@ -286,10 +286,52 @@ int ipdk_p4c_write_ir(const struct ipdk_p4c_program *prog, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
+#ifdef IPDK_P4C_PROTOBUF
 int ipdk_p4c_write_p4info_text(const struct ipdk_p4c_program *prog, FILE *f)
 {
-	return prog->ir ? p4info_write_text(prog->ir, f) : -EINVAL;
+	return prog->ir ? p4info_write(prog->ir, f, false) : -EINVAL;
 }
+
+int ipdk_p4c_write_p4info_binary(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	return prog->ir ? p4info_write(prog->ir, f, true) : -EINVAL;
+}
+
+int ipdk_p4c_write_device_config(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	return prog->ir ? bundle_write_device_config(prog->ir, prog->spec, f) : -EINVAL;
+}
+
+int ipdk_p4c_write_bundle(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	return prog->ir ? bundle_write(prog->ir, prog->spec, f) : -EINVAL;
+}
+#else
+/* Built without protobuf-c: P4Info and bundles cannot be written. */
+int ipdk_p4c_write_p4info_text(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	(void)prog, (void)f;
+	return -ENOTSUP;
+}
+
+int ipdk_p4c_write_p4info_binary(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	(void)prog, (void)f;
+	return -ENOTSUP;
+}
+
+int ipdk_p4c_write_device_config(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	(void)prog, (void)f;
+	return -ENOTSUP;
+}
+
+int ipdk_p4c_write_bundle(const struct ipdk_p4c_program *prog, FILE *f)
+{
+	(void)prog, (void)f;
+	return -ENOTSUP;
+}
+#endif
 
 int ipdk_p4c_write_context(const struct ipdk_p4c_program *prog, FILE *f)
 {

@@ -1,325 +1,409 @@
 /*
- * Controller-facing descriptions of a compiled program: P4Info in protobuf
- * text format (message p4.config.v1.P4Info of the P4Runtime specification,
- * field names as the schema spells them) and the context JSON of
- * docs/bundle.md, which maps P4Info names onto the objects of the DPDK spec.
- * Ids follow P4Runtime: the top byte says the kind of object, the low 24
- * bits are a hash of the object's fully qualified name (probing on
- * collisions), so an object keeps its id when others are added or removed.
+ * P4Info and the pipeline bundle of a compiled program, as protobuf-c
+ * messages (docs/bundle.md): P4Info (p4.config.v1.P4Info) is built once from
+ * the IR and written either packed (binary) or in protobuf text format
+ * (pbtext.c), so the two cannot disagree; the device config is IPDK's
+ * BfPipelineConfig (profile "pipe" holding the context JSON and the spec
+ * text); the single-file bundle is a p4.v1.ForwardingPipelineConfig with
+ * that device config and the P4Info. Every message lives in the program's
+ * arena and is freed with it.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "ipdk/bundle.pb-c.h"
 #include "ir.h"
+#include "p4/config/v1/p4info.pb-c.h"
+#include "p4/v1/p4runtime.pb-c.h"
+#include "pbtext.h"
 
-enum {
-	ID_ACTION = 0x01, ID_TABLE = 0x02, ID_PROFILE = 0x11, ID_COUNTER = 0x12,
-	ID_DCOUNTER = 0x13, ID_METER = 0x15, ID_DMETER = 0x16, ID_REGISTER = 0x17,
-	ID_CTRL_HDR = 0x81,
+typedef P4__Config__V1__Preamble Preamble;
+
+struct pb {
+	const struct ir_prog *ir;
+	struct p4_arena *a;
+	const char **names;	/* every preamble name, for the aliases */
+	int nnames;
 };
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
+#define NEW(pb, T, init) ({ T *_m = p4_alloc((pb)->a, sizeof(T)); init(_m); _m; })
+#define NEWV(pb, T, n) ((T **)p4_alloc((pb)->a, sizeof(T *) * ((n) + 1)))
 
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return (h ^ (h >> 24)) & 0xffffff;
+static char *str(struct pb *pb, const char *s)
+{
+	return p4_strndup(pb->a, s, strlen(s));
 }
 
-/* Assigns ids to every object of the IR (idempotent). */
-static void assign_ids(struct ir_prog *ir)
+/* The shortest dot-separated suffix of name no other object's name ends
+ * with at a dot boundary (P4Runtime's default alias). */
+static const char *alias(struct pb *pb, const char *name)
 {
-	uint32_t used[4096];
+	const char *best = name;
+
+	for (const char *p = name + strlen(name); p > name; p--) {
+		if (p[-1] != '.')
+			continue;
+		bool clash = false;
+		for (int i = 0; i < pb->nnames && !clash; i++) {
+			const char *o = pb->names[i];
+			size_t lo = strlen(o), ls = strlen(p);
+			if (o == name || !strcmp(o, name) || lo < ls)
+				continue;
+			clash = !strcmp(o + lo - ls, p) && (lo == ls || o[lo - ls - 1] == '.');
+		}
+		if (!clash)
+			return p;
+	}
+	return best;
+}
+
+static Preamble *preamble(struct pb *pb, uint32_t id, const char *name)
+{
+	Preamble *p = NEW(pb, Preamble, p4__config__v1__preamble__init);
+
+	p->id = id;
+	p->name = str(pb, name);
+	p->alias = str(pb, alias(pb, name));
+	return p;
+}
+
+static void collect_names(struct pb *pb)
+{
+	const struct ir_prog *ir = pb->ir;
 	int n = 0;
 
-#define ASSIGN(kind, obj, nm)						\
-	do {								\
-		uint32_t lo = name_hash(nm);				\
-		for (;;) {						\
-			uint32_t id = ((uint32_t)(kind) << 24) | (lo ? lo : 1); \
-			bool dup = false;				\
-			for (int q = 0; q < n; q++)			\
-				dup |= used[q] == id;			\
-			if (!dup) {					\
-				(obj)->id = (int)id;			\
-				if (n < 4096)				\
-					used[n++] = id;			\
-				break;					\
-			}						\
-			lo = (lo + 1) & 0xffffff;			\
-		}							\
-	} while (0)
-
+	pb->names = p4_alloc(pb->a, sizeof(char *) * (ir->na + ir->nt + ir->nx + 1));
 	for (int i = 0; i < ir->na; i++)
-		ASSIGN(ID_ACTION, &ir->acts[i], ir->acts[i].p4name);
+		pb->names[n++] = ir->acts[i].p4name;
 	for (int i = 0; i < ir->nt; i++)
-		ASSIGN(ID_TABLE, &ir->tables[i], ir->tables[i].p4name);
-	for (int i = 0; i < ir->nx; i++) {
-		struct ir_extern *x = &ir->exts[i];
-		int k = x->k == X_COUNTER ? ID_COUNTER : x->k == X_DCOUNTER ? ID_DCOUNTER :
-			x->k == X_METER ? ID_METER : x->k == X_DMETER ? ID_DMETER :
-			x->k == X_REGISTER ? ID_REGISTER : x->k == X_PROFILE || x->k == X_SELECTOR ? ID_PROFILE : 0;
-		if (k)
-			ASSIGN(k, x, x->p4name);
-	}
-#undef ASSIGN
+		pb->names[n++] = ir->tables[i].p4name;
+	for (int i = 0; i < ir->nx; i++)
+		if (ir->exts[i].id)
+			pb->names[n++] = ir->exts[i].p4name;
+	pb->nnames = n;
 }
 
-static const char *alias(const char *p4name)
-{
-	const char *dot = strrchr(p4name, '.');
-	return dot ? dot + 1 : p4name;
-}
-
-static void preamble(FILE *f, uint32_t id, const char *name)
-{
-	fprintf(f, "  preamble {\n    id: %u\n    name: \"%s\"\n    alias: \"%s\"\n  }\n", id, name,
-		alias(name));
-}
-
-static const char *match_type(enum ir_match m)
+static int match_type(enum ir_match m)
 {
 	switch (m) {
-	case M_EXACT: return "EXACT";
-	case M_LPM: return "LPM";
-	case M_TERNARY: return "TERNARY";
-	case M_RANGE: return "RANGE";
-	case M_OPTIONAL: return "OPTIONAL";
-	default: return "EXACT";
+	case M_LPM: return P4__CONFIG__V1__MATCH_FIELD__MATCH_TYPE__LPM;
+	case M_TERNARY: return P4__CONFIG__V1__MATCH_FIELD__MATCH_TYPE__TERNARY;
+	case M_RANGE: return P4__CONFIG__V1__MATCH_FIELD__MATCH_TYPE__RANGE;
+	case M_OPTIONAL: return P4__CONFIG__V1__MATCH_FIELD__MATCH_TYPE__OPTIONAL;
+	default: return P4__CONFIG__V1__MATCH_FIELD__MATCH_TYPE__EXACT;
 	}
 }
 
-static const char *unit_name(int unit)
+static P4__Config__V1__Table *table(struct pb *pb, const struct ir_table *tb)
 {
-	return unit == 0 ? "PACKETS" : unit == 1 ? "BYTES" : "BOTH";
+	const struct ir_prog *ir = pb->ir;
+	P4__Config__V1__Table *t = NEW(pb, P4__Config__V1__Table, p4__config__v1__table__init);
+
+	t->preamble = preamble(pb, (uint32_t)tb->id, tb->p4name);
+	t->match_fields = NEWV(pb, P4__Config__V1__MatchField, tb->nk);
+	for (int k = 0; k < tb->nk; k++) {
+		if (tb->keys[k].match == M_SELECTOR)
+			continue;
+		P4__Config__V1__MatchField *mf = NEW(pb, P4__Config__V1__MatchField,
+						     p4__config__v1__match_field__init);
+		mf->id = (uint32_t)t->n_match_fields + 1;
+		mf->name = str(pb, tb->keys[k].name);
+		mf->bitwidth = tb->keys[k].width;
+		mf->match_case = P4__CONFIG__V1__MATCH_FIELD__MATCH_MATCH_TYPE;
+		mf->match_type = match_type(tb->keys[k].match);
+		t->match_fields[t->n_match_fields++] = mf;
+	}
+	t->action_refs = NEWV(pb, P4__Config__V1__ActionRef, tb->na);
+	for (int a = 0; a < tb->na; a++) {
+		const struct ir_table_action *ta = &tb->acts[a];
+		P4__Config__V1__ActionRef *r = NEW(pb, P4__Config__V1__ActionRef,
+						   p4__config__v1__action_ref__init);
+		r->id = (uint32_t)ir->acts[ta->action].id;
+		r->scope = ta->default_only ? P4__CONFIG__V1__ACTION_REF__SCOPE__DEFAULT_ONLY :
+			   ta->table_only ? P4__CONFIG__V1__ACTION_REF__SCOPE__TABLE_ONLY :
+			   P4__CONFIG__V1__ACTION_REF__SCOPE__TABLE_AND_DEFAULT;
+		t->action_refs[t->n_action_refs++] = r;
+	}
+	if (tb->def_const && tb->def_action >= 0)
+		t->const_default_action_id = (uint32_t)ir->acts[tb->def_action].id;
+	if (tb->profile >= 0)
+		t->implementation_id = (uint32_t)ir->exts[tb->profile].id;
+	t->direct_resource_ids = p4_alloc(pb->a, sizeof(uint32_t) * 2);
+	if (tb->direct_counter >= 0)
+		t->direct_resource_ids[t->n_direct_resource_ids++] = (uint32_t)ir->exts[tb->direct_counter].id;
+	if (tb->direct_meter >= 0)
+		t->direct_resource_ids[t->n_direct_resource_ids++] = (uint32_t)ir->exts[tb->direct_meter].id;
+	t->size = tb->size;
+	if (tb->add_on_miss)
+		t->idle_timeout_behavior = P4__CONFIG__V1__TABLE__IDLE_TIMEOUT_BEHAVIOR__NOTIFY_CONTROL;
+	t->has_initial_entries = tb->n_const_entries > 0;
+	t->is_const_table = tb->entries_const;
+	return t;
 }
 
-static void write_ctrl_header(const struct ir_prog *ir, FILE *f, int h, const char *name)
+static P4__Config__V1__Action *action(struct pb *pb, const struct ir_action *ac)
 {
-	const struct ir_header *hd = &ir->hdrs[h];
+	P4__Config__V1__Action *a = NEW(pb, P4__Config__V1__Action, p4__config__v1__action__init);
 
-	fprintf(f, "controller_packet_metadata {\n");
-	preamble(f, (ID_CTRL_HDR << 24) | name_hash(name), name);
-	for (int i = 0; i < hd->nf; i++)
-		fprintf(f, "  metadata {\n    id: %d\n    name: \"%s\"\n    bitwidth: %d\n  }\n", i + 1,
-			hd->f[i].name, hd->f[i].width);
-	fprintf(f, "}\n");
+	a->preamble = preamble(pb, (uint32_t)ac->id, ac->p4name);
+	a->params = NEWV(pb, P4__Config__V1__Action__Param, ac->np);
+	for (int i = 0; i < ac->np; i++) {
+		P4__Config__V1__Action__Param *p = NEW(pb, P4__Config__V1__Action__Param,
+						       p4__config__v1__action__param__init);
+		p->id = (uint32_t)i + 1;
+		p->name = str(pb, ac->params[i].name);
+		p->bitwidth = ac->params[i].width;
+		a->params[a->n_params++] = p;
+	}
+	return a;
 }
 
-int p4info_write_text(const struct ir_prog *cir, FILE *f)
+static P4__Config__V1__CounterSpec *counter_spec(struct pb *pb, int unit)
 {
-	struct ir_prog *ir = (struct ir_prog *)cir;
+	P4__Config__V1__CounterSpec *s = NEW(pb, P4__Config__V1__CounterSpec,
+					     p4__config__v1__counter_spec__init);
 
-	assign_ids(ir);
-	fprintf(f, "# P4Info of %s, written by ipdk-p4c\npkg_info {\n  arch: \"%s\"\n}\n", ir->name, ir->arch);
-	for (int t = 0; t < ir->nt; t++) {
-		const struct ir_table *tb = &ir->tables[t];
-		fprintf(f, "tables {\n");
-		preamble(f, (uint32_t)tb->id, tb->p4name);
-		for (int k = 0, id = 1; k < tb->nk; k++) {
-			if (tb->keys[k].match == M_SELECTOR)
-				continue;
-			fprintf(f, "  match_fields {\n    id: %d\n    name: \"%s\"\n    bitwidth: %d\n"
-				"    match_type: %s\n  }\n", id++, tb->keys[k].name, tb->keys[k].width,
-				match_type(tb->keys[k].match));
-		}
-		for (int a = 0; a < tb->na; a++) {
-			const struct ir_table_action *ta = &tb->acts[a];
-			fprintf(f, "  action_refs {\n    id: %u\n", (uint32_t)ir->acts[ta->action].id);
-			if (ta->default_only || ta->table_only)
-				fprintf(f, "    scope: %s\n", ta->default_only ? "DEFAULT_ONLY" : "TABLE_ONLY");
-			fprintf(f, "  }\n");
-		}
-		if (tb->def_const && tb->def_action >= 0)
-			fprintf(f, "  const_default_action_id: %u\n", (uint32_t)ir->acts[tb->def_action].id);
-		if (tb->profile >= 0)
-			fprintf(f, "  implementation_id: %u\n", (uint32_t)ir->exts[tb->profile].id);
-		if (tb->direct_counter >= 0)
-			fprintf(f, "  direct_resource_ids: %u\n", (uint32_t)ir->exts[tb->direct_counter].id);
-		if (tb->direct_meter >= 0)
-			fprintf(f, "  direct_resource_ids: %u\n", (uint32_t)ir->exts[tb->direct_meter].id);
-		fprintf(f, "  size: %d\n", tb->size);
-		if (tb->add_on_miss)
-			fprintf(f, "  idle_timeout_behavior: NOTIFY_CONTROL\n");
-		fprintf(f, "}\n");
+	s->unit = unit == 0 ? P4__CONFIG__V1__COUNTER_SPEC__UNIT__PACKETS :
+		  unit == 1 ? P4__CONFIG__V1__COUNTER_SPEC__UNIT__BYTES :
+		  P4__CONFIG__V1__COUNTER_SPEC__UNIT__BOTH;
+	return s;
+}
+
+static P4__Config__V1__MeterSpec *meter_spec(struct pb *pb, int unit)
+{
+	P4__Config__V1__MeterSpec *s = NEW(pb, P4__Config__V1__MeterSpec,
+					   p4__config__v1__meter_spec__init);
+
+	s->unit = unit ? P4__CONFIG__V1__METER_SPEC__UNIT__BYTES : P4__CONFIG__V1__METER_SPEC__UNIT__PACKETS;
+	return s;
+}
+
+static P4__Config__V1__P4DataTypeSpec *bits_type(struct pb *pb, int width)
+{
+	P4__Config__V1__P4DataTypeSpec *ts = NEW(pb, P4__Config__V1__P4DataTypeSpec,
+						 p4__config__v1__p4_data_type_spec__init);
+	P4__Config__V1__P4BitstringLikeTypeSpec *bs = NEW(pb, P4__Config__V1__P4BitstringLikeTypeSpec,
+							  p4__config__v1__p4_bitstring_like_type_spec__init);
+	P4__Config__V1__P4BitTypeSpec *bit = NEW(pb, P4__Config__V1__P4BitTypeSpec,
+						 p4__config__v1__p4_bit_type_spec__init);
+
+	bit->bitwidth = width;
+	bs->type_spec_case = P4__CONFIG__V1__P4_BITSTRING_LIKE_TYPE_SPEC__TYPE_SPEC_BIT;
+	bs->bit = bit;
+	ts->type_spec_case = P4__CONFIG__V1__P4_DATA_TYPE_SPEC__TYPE_SPEC_BITSTRING;
+	ts->bitstring = bs;
+	return ts;
+}
+
+/* Appends extern x to the P4Info list it belongs to. */
+static void add_extern(struct pb *pb, P4__Config__V1__P4Info *info, const struct ir_extern *x)
+{
+	const struct ir_prog *ir = pb->ir;
+	uint32_t tid = x->table >= 0 ? (uint32_t)ir->tables[x->table].id : 0;
+
+	switch (x->k) {
+	case X_PROFILE: case X_SELECTOR: {
+		P4__Config__V1__ActionProfile *p = NEW(pb, P4__Config__V1__ActionProfile,
+						       p4__config__v1__action_profile__init);
+		p->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		p->table_ids = p4_alloc(pb->a, sizeof(uint32_t));
+		if (x->table >= 0)
+			p->table_ids[p->n_table_ids++] = tid;
+		p->with_selector = x->k == X_SELECTOR;
+		p->size = x->size;
+		info->action_profiles[info->n_action_profiles++] = p;
+		break;
 	}
-	for (int a = 0; a < ir->na; a++) {
-		const struct ir_action *ac = &ir->acts[a];
-		fprintf(f, "actions {\n");
-		preamble(f, (uint32_t)ac->id, ac->p4name);
-		for (int i = 0; i < ac->np; i++)
-			fprintf(f, "  params {\n    id: %d\n    name: \"%s\"\n    bitwidth: %d\n  }\n", i + 1,
-				ac->params[i].name, ac->params[i].width);
-		fprintf(f, "}\n");
+	case X_COUNTER: {
+		P4__Config__V1__Counter *c = NEW(pb, P4__Config__V1__Counter, p4__config__v1__counter__init);
+		c->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		c->spec = counter_spec(pb, x->unit);
+		c->size = x->size;
+		info->counters[info->n_counters++] = c;
+		break;
 	}
-	for (int i = 0; i < ir->nx; i++) {
-		const struct ir_extern *x = &ir->exts[i];
-		switch (x->k) {
-		case X_PROFILE: case X_SELECTOR:
-			fprintf(f, "action_profiles {\n");
-			preamble(f, (uint32_t)x->id, x->p4name);
-			if (x->table >= 0)
-				fprintf(f, "  table_ids: %u\n", (uint32_t)ir->tables[x->table].id);
-			if (x->k == X_SELECTOR)
-				fprintf(f, "  with_selector: true\n");
-			fprintf(f, "  size: %d\n}\n", x->size);
-			break;
-		case X_COUNTER: case X_DCOUNTER:
-			fprintf(f, "%s {\n", x->k == X_COUNTER ? "counters" : "direct_counters");
-			preamble(f, (uint32_t)x->id, x->p4name);
-			fprintf(f, "  spec {\n    unit: %s\n  }\n", unit_name(x->unit));
-			if (x->k == X_COUNTER)
-				fprintf(f, "  size: %d\n", x->size);
-			else if (x->table >= 0)
-				fprintf(f, "  direct_table_id: %u\n", (uint32_t)ir->tables[x->table].id);
-			fprintf(f, "}\n");
-			break;
-		case X_METER: case X_DMETER:
-			fprintf(f, "%s {\n", x->k == X_METER ? "meters" : "direct_meters");
-			preamble(f, (uint32_t)x->id, x->p4name);
-			fprintf(f, "  spec {\n    unit: %s\n  }\n", x->unit ? "BYTES" : "PACKETS");
-			if (x->k == X_METER)
-				fprintf(f, "  size: %d\n", x->size);
-			else if (x->table >= 0)
-				fprintf(f, "  direct_table_id: %u\n", (uint32_t)ir->tables[x->table].id);
-			fprintf(f, "}\n");
-			break;
-		case X_REGISTER:
-			fprintf(f, "registers {\n");
-			preamble(f, (uint32_t)x->id, x->p4name);
-			fprintf(f, "  type_spec {\n    bitstring {\n      bit {\n        bitwidth: %d\n"
-				"      }\n    }\n  }\n  size: %d\n}\n", x->width, x->size);
-			break;
-		default:
-			break;
-		}
+	case X_DCOUNTER: {
+		P4__Config__V1__DirectCounter *c = NEW(pb, P4__Config__V1__DirectCounter,
+						       p4__config__v1__direct_counter__init);
+		c->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		c->spec = counter_spec(pb, x->unit);
+		c->direct_table_id = tid;
+		info->direct_counters[info->n_direct_counters++] = c;
+		break;
 	}
+	case X_METER: {
+		P4__Config__V1__Meter *m = NEW(pb, P4__Config__V1__Meter, p4__config__v1__meter__init);
+		m->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		m->spec = meter_spec(pb, x->unit);
+		m->size = x->size;
+		info->meters[info->n_meters++] = m;
+		break;
+	}
+	case X_DMETER: {
+		P4__Config__V1__DirectMeter *m = NEW(pb, P4__Config__V1__DirectMeter,
+						     p4__config__v1__direct_meter__init);
+		m->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		m->spec = meter_spec(pb, x->unit);
+		m->direct_table_id = tid;
+		info->direct_meters[info->n_direct_meters++] = m;
+		break;
+	}
+	case X_REGISTER: {
+		P4__Config__V1__Register *r = NEW(pb, P4__Config__V1__Register, p4__config__v1__register__init);
+		r->preamble = preamble(pb, (uint32_t)x->id, x->p4name);
+		r->type_spec = bits_type(pb, x->width);
+		r->size = x->size;
+		info->registers[info->n_registers++] = r;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static P4__Config__V1__ControllerPacketMetadata *ctrl_header(struct pb *pb, int h, const char *name)
+{
+	const struct ir_header *hd = &pb->ir->hdrs[h];
+	P4__Config__V1__ControllerPacketMetadata *c = NEW(pb, P4__Config__V1__ControllerPacketMetadata,
+							  p4__config__v1__controller_packet_metadata__init);
+
+	c->preamble = preamble(pb, p4info_ctrl_header_id(name), name);
+	c->metadata = NEWV(pb, P4__Config__V1__ControllerPacketMetadata__Metadata, hd->nf);
+	for (int i = 0; i < hd->nf; i++) {
+		P4__Config__V1__ControllerPacketMetadata__Metadata *m =
+			NEW(pb, P4__Config__V1__ControllerPacketMetadata__Metadata,
+			    p4__config__v1__controller_packet_metadata__metadata__init);
+		m->id = (uint32_t)i + 1;
+		m->name = str(pb, hd->f[i].name);
+		m->bitwidth = hd->f[i].width;
+		c->metadata[c->n_metadata++] = m;
+	}
+	return c;
+}
+
+/* The P4Info message of a compiled program (in its arena). */
+static P4__Config__V1__P4Info *p4info_build(struct ir_prog *ir)
+{
+	struct pb pb = { .ir = ir, .a = &ir->p->arena };
+	P4__Config__V1__P4Info *info = NEW(&pb, P4__Config__V1__P4Info, p4__config__v1__p4_info__init);
+	int nx = ir->nx;
+
+	p4info_assign_ids(ir);
+	collect_names(&pb);
+	info->pkg_info = NEW(&pb, P4__Config__V1__PkgInfo, p4__config__v1__pkg_info__init);
+	info->pkg_info->name = str(&pb, ir->name);
+	info->pkg_info->arch = str(&pb, ir->arch);
+	info->tables = NEWV(&pb, P4__Config__V1__Table, ir->nt);
+	for (int t = 0; t < ir->nt; t++)
+		info->tables[info->n_tables++] = table(&pb, &ir->tables[t]);
+	info->actions = NEWV(&pb, P4__Config__V1__Action, ir->na);
+	for (int a = 0; a < ir->na; a++)
+		info->actions[info->n_actions++] = action(&pb, &ir->acts[a]);
+	info->action_profiles = NEWV(&pb, P4__Config__V1__ActionProfile, nx);
+	info->counters = NEWV(&pb, P4__Config__V1__Counter, nx);
+	info->direct_counters = NEWV(&pb, P4__Config__V1__DirectCounter, nx);
+	info->meters = NEWV(&pb, P4__Config__V1__Meter, nx);
+	info->direct_meters = NEWV(&pb, P4__Config__V1__DirectMeter, nx);
+	info->registers = NEWV(&pb, P4__Config__V1__Register, nx);
+	for (int i = 0; i < nx; i++)
+		add_extern(&pb, info, &ir->exts[i]);
+	info->controller_packet_metadata = NEWV(&pb, P4__Config__V1__ControllerPacketMetadata, 2);
 	if (ir->pkt_in_hdr >= 0)
-		write_ctrl_header(ir, f, ir->pkt_in_hdr, "packet_in");
+		info->controller_packet_metadata[info->n_controller_packet_metadata++] =
+			ctrl_header(&pb, ir->pkt_in_hdr, "packet_in");
 	if (ir->pkt_out_hdr >= 0)
-		write_ctrl_header(ir, f, ir->pkt_out_hdr, "packet_out");
-	return ferror(f) ? -EIO : 0;
+		info->controller_packet_metadata[info->n_controller_packet_metadata++] =
+			ctrl_header(&pb, ir->pkt_out_hdr, "packet_out");
+	return info;
 }
 
-/* ---- context JSON ---- */
-
-static void json_action(const struct ir_prog *ir, FILE *f, const struct ir_table_action *ta, bool last)
+static int write_bytes(FILE *f, const uint8_t *p, size_t n)
 {
-	const struct ir_action *a = &ir->acts[ta->action];
-
-	fprintf(f, "        { \"name\": \"%s\", \"target_name\": \"%s\", \"id\": %u,\n"
-		"          \"allowed_as_hit_action\": %s, \"allowed_as_default_action\": %s,\n"
-		"          \"p4_parameters\": [", a->p4name, a->name, (uint32_t)a->id,
-		ta->default_only ? "false" : "true", ta->table_only ? "false" : "true");
-	for (int i = 0; i < a->np; i++)
-		fprintf(f, "%s\n            { \"name\": \"%s\", \"bit_width\": %d, \"position\": %d }",
-			i ? "," : "", a->params[i].name, a->params[i].width, i);
-	fprintf(f, "%s] }%s\n", a->np ? "\n          " : "", last ? "" : ",");
+	return fwrite(p, 1, n, f) == n && !ferror(f) ? 0 : -EIO;
 }
 
-static const char *ext_type(enum ir_extk k)
+/* Packs m into a buffer in the arena; *len gets its size. */
+static uint8_t *pack(struct ir_prog *ir, const ProtobufCMessage *m, size_t *len)
 {
-	switch (k) {
-	case X_COUNTER: return "Counter";
-	case X_DCOUNTER: return "DirectCounter";
-	case X_METER: return "Meter";
-	case X_DMETER: return "DirectMeter";
-	case X_REGISTER: return "Register";
-	default: return NULL;
-	}
+	*len = protobuf_c_message_get_packed_size(m);
+	uint8_t *buf = p4_alloc(&ir->p->arena, *len + 1);
+	protobuf_c_message_pack(m, buf);
+	return buf;
 }
 
-static void json_ctrl(const struct ir_prog *ir, FILE *f, int h, const char *name, bool comma)
+int p4info_write(struct ir_prog *ir, FILE *f, bool binary)
 {
-	const struct ir_header *hd = &ir->hdrs[h];
+	P4__Config__V1__P4Info *info = p4info_build(ir);
+	size_t len;
 
-	fprintf(f, "    \"%s\": { \"header\": \"%s\", \"metadata\": [", name, hd->name);
-	for (int i = 0; i < hd->nf; i++)
-		fprintf(f, "%s { \"id\": %d, \"name\": \"%s\", \"bit_width\": %d }", i ? "," : "", i + 1,
-			hd->f[i].name, hd->f[i].width);
-	fprintf(f, " ] }%s\n", comma ? "," : "");
+	if (binary) {
+		const uint8_t *buf = pack(ir, &info->base, &len);
+		return write_bytes(f, buf, len);
+	}
+	fprintf(f, "# P4Info of %s, written by ipdk-p4c\n", ir->name);
+	return pbtext_write(&info->base, f) ? -EIO : 0;
 }
 
-int context_write_json(const struct ir_prog *cir, FILE *f)
+/* The context JSON as a string in the arena. */
+static char *context_text(struct ir_prog *ir, size_t *len)
 {
-	struct ir_prog *ir = (struct ir_prog *)cir;
-	bool first = true;
+	char *text = NULL, *copy;
+	FILE *m = open_memstream(&text, len);
 
-	assign_ids(ir);
-	fprintf(f, "{\n  \"program_name\": \"%s\",\n  \"tables\": [\n", ir->name);
-	for (int t = 0; t < ir->nt; t++) {
-		const struct ir_table *tb = &ir->tables[t];
-		const struct ir_action *def = tb->def_action >= 0 ? &ir->acts[tb->def_action] : NULL;
-		fprintf(f, "    { \"name\": \"%s\", \"target_name\": \"%s\", \"id\": %u,\n"
-			"      \"table_type\": \"%s\", \"size\": %d,\n      \"match_key_fields\": [",
-			tb->p4name, tb->name, (uint32_t)tb->id, tb->add_on_miss ? "learner" : "match", tb->size);
-		for (int k = 0, pos = 0; k < tb->nk; k++) {
-			static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
-			if (tb->keys[k].match == M_SELECTOR)
-				continue;
-			fprintf(f, "%s\n        { \"name\": \"%s\", \"match_type\": \"%s\", \"bit_width\": %d, "
-				"\"position\": %d }", pos ? "," : "", tb->keys[k].name, mt[tb->keys[k].match],
-				tb->keys[k].width, pos);
-			pos++;
-		}
-		fprintf(f, " ],\n      \"actions\": [\n");
-		for (int a = 0; a < tb->na; a++)
-			json_action(ir, f, &tb->acts[a], a == tb->na - 1);
-		fprintf(f, "      ]");
-		if (def)
-			fprintf(f, ",\n      \"default_action\": { \"name\": \"%s\", \"target_name\": \"%s\", "
-				"\"const\": %s }", def->p4name, def->name, tb->def_const ? "true" : "false");
-		if (tb->profile >= 0) {
-			const struct ir_extern *x = &ir->exts[tb->profile];
-			fprintf(f, ",\n      \"action_profile\": \"%s\", \"member_table\": \"%s_member_table\"",
-				x->p4name, tb->name);
-			if (x->k == X_SELECTOR)
-				fprintf(f, ", \"group_table\": \"%s_sel\"", tb->name);
-		}
-		fprintf(f, " }%s\n", t == ir->nt - 1 ? "" : ",");
-	}
-	fprintf(f, "  ],\n  \"externs\": [");
-	for (int i = 0; i < ir->nx; i++) {
-		const struct ir_extern *x = &ir->exts[i];
-		const char *ty = ext_type(x->k);
-		if (!ty)
-			continue;
-		bool direct = x->k == X_DCOUNTER || x->k == X_DMETER;
-		const char *tn = direct && x->table >= 0 ? ir->tables[x->table].name : NULL;
-		fprintf(f, "%s\n    { \"name\": \"%s\", \"target_name\": \"%s%s%s\", \"id\": %u, \"type\": \"%s\",\n"
-			"      \"attributes\": { ", first ? "" : ",", x->p4name, tn ? tn : "", tn ? "__" : "",
-			x->name, (uint32_t)x->id, ty);
-		first = false;
-		if (x->k == X_COUNTER || x->k == X_DCOUNTER)
-			fprintf(f, "\"type\": \"%s\", ", x->unit == 0 ? "packets" : x->unit == 1 ? "bytes" :
-				"packets_and_bytes");
-		if (x->k == X_REGISTER)
-			fprintf(f, "\"bit_width\": %d, ", x->width);
-		fprintf(f, "\"size\": %d", x->size);
-		if (direct && x->table >= 0)
-			fprintf(f, ", \"table\": \"%s\"", ir->tables[x->table].p4name);
-		fprintf(f, " } }");
-	}
-	fprintf(f, "\n  ],\n  \"learners\": [");
-	first = true;
-	for (int t = 0; t < ir->nt; t++) {
-		if (!ir->tables[t].add_on_miss)
-			continue;
-		fprintf(f, "%s\n    { \"name\": \"%s\", \"target_name\": \"%s\", \"timeouts\": [10, 30, 60, 120, 300, 3600] }",
-			first ? "" : ",", ir->tables[t].p4name, ir->tables[t].name);
-		first = false;
-	}
-	fprintf(f, "\n  ]");
-	if (ir->pkt_in_hdr >= 0 || ir->pkt_out_hdr >= 0) {
-		fprintf(f, ",\n  \"controller\": {\n");
-		if (ir->pkt_in_hdr >= 0)
-			json_ctrl(ir, f, ir->pkt_in_hdr, "packet_in", ir->pkt_out_hdr >= 0);
-		if (ir->pkt_out_hdr >= 0)
-			json_ctrl(ir, f, ir->pkt_out_hdr, "packet_out", false);
-		fprintf(f, "  }");
-	}
-	fprintf(f, "\n}\n");
-	return ferror(f) ? -EIO : 0;
+	if (!m)
+		return NULL;
+	context_write_json(ir, m);
+	fclose(m);
+	if (!text)
+		return NULL;
+	copy = p4_strndup(&ir->p->arena, text, *len);
+	free(text);
+	return copy;
+}
+
+/* The packed BfPipelineConfig: profile "pipe" with the context and the spec. */
+static uint8_t *device_config(struct ir_prog *ir, const char *spec, size_t *len)
+{
+	Ipdk__Bundle__BfPipelineConfig bf = IPDK__BUNDLE__BF_PIPELINE_CONFIG__INIT;
+	Ipdk__Bundle__BfPipelineConfig__Profile pr = IPDK__BUNDLE__BF_PIPELINE_CONFIG__PROFILE__INIT;
+	Ipdk__Bundle__BfPipelineConfig__Profile *prs[1] = { &pr };
+	uint32_t scope[1] = { 0 };
+	size_t clen = 0;
+	char *ctx = context_text(ir, &clen);
+
+	if (!ctx)
+		return NULL;
+	pr.profile_name = "pipe";
+	pr.context = (ProtobufCBinaryData){ clen, (uint8_t *)ctx };
+	pr.binary = (ProtobufCBinaryData){ strlen(spec), (uint8_t *)spec };
+	pr.pipe_scope = scope;
+	pr.n_pipe_scope = 1;
+	bf.p4_name = (char *)ir->name;
+	bf.profiles = prs;
+	bf.n_profiles = 1;
+	return pack(ir, &bf.base, len);
+}
+
+int bundle_write_device_config(struct ir_prog *ir, const char *spec, FILE *f)
+{
+	size_t len;
+	uint8_t *buf = device_config(ir, spec, &len);
+
+	return buf ? write_bytes(f, buf, len) : -ENOMEM;
+}
+
+int bundle_write(struct ir_prog *ir, const char *spec, FILE *f)
+{
+	P4__V1__ForwardingPipelineConfig cfg = P4__V1__FORWARDING_PIPELINE_CONFIG__INIT;
+	size_t len;
+	uint8_t *dev = device_config(ir, spec, &len), *buf;
+
+	if (!dev)
+		return -ENOMEM;
+	cfg.p4info = p4info_build(ir);
+	cfg.p4_device_config = (ProtobufCBinaryData){ len, dev };
+	buf = pack(ir, &cfg.base, &len);
+	return write_bytes(f, buf, len);
 }

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Checks the ipdk-p4c command line: front-end modes succeed on a valid program,
-# errors give exit 1 with file:line:col, compiling writes the spec, P4Info text
-# and context, and outputs this version cannot write (binary P4Info, BF-RT)
-# are refused with exit 2 and a message instead of silently writing nothing.
-# Usage: test_tool.sh IPDK_P4C CORPUS_DIR
+# errors give exit 1 with file:line:col, compiling writes the spec, P4Info
+# (text and binary, the same message: protoc decodes the binary into the text),
+# the context, the device config and the bundle, and outputs this version
+# cannot write (JSON P4Info, BF-RT) are refused with exit 2 and a message
+# instead of silently writing nothing.
+# Usage: test_tool.sh IPDK_P4C CORPUS_DIR [PROTO_DIR]
 P4C=$1
 DIR=$2
+PROTO=${3:-$(dirname "$0")/../../proto}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 pass=0
@@ -51,9 +54,33 @@ if grep -q "^table l2_fwd" "$TMP/x.spec" && grep -q 'name: "MainControlImpl.l2_f
 else
 	fail=$((fail + 1)); echo "FAIL outputs name the table"
 fi
-check "binary p4info refused" 2 "$P4C" --arch pna --p4runtime-files "$TMP/p4info.bin" "$VALID"
-grep_err "binary p4info says not implemented" "not implemented"
-if [ -e "$TMP/p4info.bin" ]; then fail=$((fail + 1)); echo "FAIL p4info.bin written"; else pass=$((pass + 1)); echo "ok   nothing written"; fi
+check "json p4info refused" 2 "$P4C" --arch pna --p4runtime-files "$TMP/p4info.json" "$VALID"
+grep_err "json p4info says not implemented" "not implemented"
+if [ -e "$TMP/p4info.json" ]; then fail=$((fail + 1)); echo "FAIL p4info.json written"; else pass=$((pass + 1)); echo "ok   nothing written"; fi
+check "binary outputs" 0 "$P4C" --arch pna -o "$TMP/y.spec" --p4runtime-files "$TMP/i.txt,$TMP/i.bin" \
+	--device-config "$TMP/dev.pb.bin" --bundle "$TMP/bundle.bin" "$VALID"
+if command -v protoc >/dev/null; then
+	PC="protoc -I$PROTO -I/usr/include"
+	$PC --decode=p4.config.v1.P4Info p4/config/v1/p4info.proto <"$TMP/i.bin" >"$TMP/i.dec"
+	if grep -v '^#' "$TMP/i.txt" | cmp -s - "$TMP/i.dec"; then
+		pass=$((pass + 1)); echo "ok   binary P4Info decodes to the text P4Info"
+	else
+		fail=$((fail + 1)); echo "FAIL binary P4Info decodes to the text P4Info"
+	fi
+	$PC --decode=ipdk.bundle.BfPipelineConfig ipdk/bundle.proto <"$TMP/dev.pb.bin" >"$TMP/dev.dec"
+	if grep -q 'profile_name: "pipe"' "$TMP/dev.dec" && grep -q 'binary: ".*table l2_fwd' "$TMP/dev.dec" &&
+	   grep -q 'context: ".*target_name' "$TMP/dev.dec"; then
+		pass=$((pass + 1)); echo "ok   device config holds spec and context"
+	else
+		fail=$((fail + 1)); echo "FAIL device config holds spec and context"
+	fi
+	$PC --decode=p4.v1.ForwardingPipelineConfig p4/v1/p4runtime.proto <"$TMP/bundle.bin" >"$TMP/b.dec"
+	if grep -q 'name: "MainControlImpl.l2_fwd"' "$TMP/b.dec" && grep -q 'p4_device_config: ' "$TMP/b.dec"; then
+		pass=$((pass + 1)); echo "ok   bundle holds P4Info and device config"
+	else
+		fail=$((fail + 1)); echo "FAIL bundle holds P4Info and device config"
+	fi
+fi
 check "--dump-ir" 0 "$P4C" --dump-ir -o "$TMP/ir.txt" "$VALID"
 if grep -q "^pipeline {" "$TMP/ir.txt"; then pass=$((pass + 1)); echo "ok   ir written";
 else fail=$((fail + 1)); echo "FAIL ir written"; fi

@@ -54,6 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ipdk_p4c_error_count(p) == 0 && ipdk_p4c_compile(p, "pna", "fuzz", NULL) == 0) {
 		ipdk_p4c_write_p4info_text(p, devnull);
+		ipdk_p4c_write_p4info_binary(p, devnull);
+		ipdk_p4c_write_bundle(p, devnull);
 		ipdk_p4c_write_context(p, devnull);
 	}
 	ipdk_p4c_diag_print(p, devnull);

@@ -1,0 +1,192 @@
+/*
+ * Ids and the context JSON of a compiled program. Ids follow P4Runtime: the
+ * top byte says the kind of object (p4.config.v1.P4Ids.Prefix), the low 24
+ * bits are a hash of the object's fully qualified name (probing on
+ * collisions), so an object keeps its id when others are added or removed.
+ * The context JSON of docs/bundle.md maps P4Info names onto the objects of
+ * the DPDK spec; P4Info itself is built in p4info.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ir.h"
+
+enum {
+	ID_ACTION = 0x01, ID_TABLE = 0x02, ID_PROFILE = 0x11, ID_COUNTER = 0x12,
+	ID_DCOUNTER = 0x13, ID_METER = 0x14, ID_DMETER = 0x15, ID_REGISTER = 0x16,
+	ID_CTRL_HDR = 0x04,
+};
+
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return (h ^ (h >> 24)) & 0xffffff;
+}
+
+void p4info_assign_ids(struct ir_prog *ir)
+{
+	uint32_t used[4096];
+	int n = 0;
+
+#define ASSIGN(kind, obj, nm)						\
+	do {								\
+		uint32_t lo = name_hash(nm);				\
+		for (;;) {						\
+			uint32_t id = ((uint32_t)(kind) << 24) | (lo ? lo : 1); \
+			bool dup = false;				\
+			for (int q = 0; q < n; q++)			\
+				dup |= used[q] == id;			\
+			if (!dup) {					\
+				(obj)->id = (int)id;			\
+				if (n < 4096)				\
+					used[n++] = id;			\
+				break;					\
+			}						\
+			lo = (lo + 1) & 0xffffff;			\
+		}							\
+	} while (0)
+
+	for (int i = 0; i < ir->na; i++)
+		ASSIGN(ID_ACTION, &ir->acts[i], ir->acts[i].p4name);
+	for (int i = 0; i < ir->nt; i++)
+		ASSIGN(ID_TABLE, &ir->tables[i], ir->tables[i].p4name);
+	for (int i = 0; i < ir->nx; i++) {
+		struct ir_extern *x = &ir->exts[i];
+		int k = x->k == X_COUNTER ? ID_COUNTER : x->k == X_DCOUNTER ? ID_DCOUNTER :
+			x->k == X_METER ? ID_METER : x->k == X_DMETER ? ID_DMETER :
+			x->k == X_REGISTER ? ID_REGISTER : x->k == X_PROFILE || x->k == X_SELECTOR ? ID_PROFILE : 0;
+		if (k)
+			ASSIGN(k, x, x->p4name);
+	}
+#undef ASSIGN
+}
+
+uint32_t p4info_ctrl_header_id(const char *name)
+{
+	return ((uint32_t)ID_CTRL_HDR << 24) | name_hash(name);
+}
+
+/* ---- context JSON ---- */
+
+static void json_action(const struct ir_prog *ir, FILE *f, const struct ir_table_action *ta, bool last)
+{
+	const struct ir_action *a = &ir->acts[ta->action];
+
+	fprintf(f, "        { \"name\": \"%s\", \"target_name\": \"%s\", \"id\": %u,\n"
+		"          \"allowed_as_hit_action\": %s, \"allowed_as_default_action\": %s,\n"
+		"          \"p4_parameters\": [", a->p4name, a->name, (uint32_t)a->id,
+		ta->default_only ? "false" : "true", ta->table_only ? "false" : "true");
+	for (int i = 0; i < a->np; i++)
+		fprintf(f, "%s\n            { \"name\": \"%s\", \"bit_width\": %d, \"position\": %d }",
+			i ? "," : "", a->params[i].name, a->params[i].width, i);
+	fprintf(f, "%s] }%s\n", a->np ? "\n          " : "", last ? "" : ",");
+}
+
+static const char *ext_type(enum ir_extk k)
+{
+	switch (k) {
+	case X_COUNTER: return "Counter";
+	case X_DCOUNTER: return "DirectCounter";
+	case X_METER: return "Meter";
+	case X_DMETER: return "DirectMeter";
+	case X_REGISTER: return "Register";
+	default: return NULL;
+	}
+}
+
+static void json_ctrl(const struct ir_prog *ir, FILE *f, int h, const char *name, bool comma)
+{
+	const struct ir_header *hd = &ir->hdrs[h];
+
+	fprintf(f, "    \"%s\": { \"header\": \"%s\", \"metadata\": [", name, hd->name);
+	for (int i = 0; i < hd->nf; i++)
+		fprintf(f, "%s { \"id\": %d, \"name\": \"%s\", \"bit_width\": %d }", i ? "," : "", i + 1,
+			hd->f[i].name, hd->f[i].width);
+	fprintf(f, " ] }%s\n", comma ? "," : "");
+}
+
+int context_write_json(const struct ir_prog *cir, FILE *f)
+{
+	struct ir_prog *ir = (struct ir_prog *)cir;
+	bool first = true;
+
+	p4info_assign_ids(ir);
+	fprintf(f, "{\n  \"program_name\": \"%s\",\n  \"tables\": [\n", ir->name);
+	for (int t = 0; t < ir->nt; t++) {
+		const struct ir_table *tb = &ir->tables[t];
+		const struct ir_action *def = tb->def_action >= 0 ? &ir->acts[tb->def_action] : NULL;
+		fprintf(f, "    { \"name\": \"%s\", \"target_name\": \"%s\", \"id\": %u,\n"
+			"      \"table_type\": \"%s\", \"size\": %d,\n      \"match_key_fields\": [",
+			tb->p4name, tb->name, (uint32_t)tb->id, tb->add_on_miss ? "learner" : "match", tb->size);
+		for (int k = 0, pos = 0; k < tb->nk; k++) {
+			static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
+			if (tb->keys[k].match == M_SELECTOR)
+				continue;
+			fprintf(f, "%s\n        { \"name\": \"%s\", \"match_type\": \"%s\", \"bit_width\": %d, "
+				"\"position\": %d }", pos ? "," : "", tb->keys[k].name, mt[tb->keys[k].match],
+				tb->keys[k].width, pos);
+			pos++;
+		}
+		fprintf(f, " ],\n      \"actions\": [\n");
+		for (int a = 0; a < tb->na; a++)
+			json_action(ir, f, &tb->acts[a], a == tb->na - 1);
+		fprintf(f, "      ]");
+		if (def)
+			fprintf(f, ",\n      \"default_action\": { \"name\": \"%s\", \"target_name\": \"%s\", "
+				"\"const\": %s }", def->p4name, def->name, tb->def_const ? "true" : "false");
+		if (tb->profile >= 0) {
+			const struct ir_extern *x = &ir->exts[tb->profile];
+			fprintf(f, ",\n      \"action_profile\": \"%s\", \"member_table\": \"%s_member_table\"",
+				x->p4name, tb->name);
+			if (x->k == X_SELECTOR)
+				fprintf(f, ", \"group_table\": \"%s_sel\"", tb->name);
+		}
+		fprintf(f, " }%s\n", t == ir->nt - 1 ? "" : ",");
+	}
+	fprintf(f, "  ],\n  \"externs\": [");
+	for (int i = 0; i < ir->nx; i++) {
+		const struct ir_extern *x = &ir->exts[i];
+		const char *ty = ext_type(x->k);
+		if (!ty)
+			continue;
+		bool direct = x->k == X_DCOUNTER || x->k == X_DMETER;
+		const char *tn = direct && x->table >= 0 ? ir->tables[x->table].name : NULL;
+		fprintf(f, "%s\n    { \"name\": \"%s\", \"target_name\": \"%s%s%s\", \"id\": %u, \"type\": \"%s\",\n"
+			"      \"attributes\": { ", first ? "" : ",", x->p4name, tn ? tn : "", tn ? "__" : "",
+			x->name, (uint32_t)x->id, ty);
+		first = false;
+		if (x->k == X_COUNTER || x->k == X_DCOUNTER)
+			fprintf(f, "\"type\": \"%s\", ", x->unit == 0 ? "packets" : x->unit == 1 ? "bytes" :
+				"packets_and_bytes");
+		if (x->k == X_REGISTER)
+			fprintf(f, "\"bit_width\": %d, ", x->width);
+		fprintf(f, "\"size\": %d", x->size);
+		if (direct && x->table >= 0)
+			fprintf(f, ", \"table\": \"%s\"", ir->tables[x->table].p4name);
+		fprintf(f, " } }");
+	}
+	fprintf(f, "\n  ],\n  \"learners\": [");
+	first = true;
+	for (int t = 0; t < ir->nt; t++) {
+		if (!ir->tables[t].add_on_miss)
+			continue;
+		fprintf(f, "%s\n    { \"name\": \"%s\", \"target_name\": \"%s\", \"timeouts\": [10, 30, 60, 120, 300, 3600] }",
+			first ? "" : ",", ir->tables[t].p4name, ir->tables[t].name);
+		first = false;
+	}
+	fprintf(f, "\n  ]");
+	if (ir->pkt_in_hdr >= 0 || ir->pkt_out_hdr >= 0) {
+		fprintf(f, ",\n  \"controller\": {\n");
+		if (ir->pkt_in_hdr >= 0)
+			json_ctrl(ir, f, ir->pkt_in_hdr, "packet_in", ir->pkt_out_hdr >= 0);
+		if (ir->pkt_out_hdr >= 0)
+			json_ctrl(ir, f, ir->pkt_out_hdr, "packet_out", false);
+		fprintf(f, "  }");
+	}
+	fprintf(f, "\n}\n");
+	return ferror(f) ? -EIO : 0;
+}
