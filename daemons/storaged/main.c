@@ -1,0 +1,481 @@
+/*
+ * storaged: the storage daemon. In "target" mode it is the remote NVMe/TCP
+ * storage target: block devices (RAM, files) exported as namespaces of NVMe
+ * subsystems to the hosts on each subsystem's allow list. It is configured
+ * through its local control socket, one command per line (the same commands
+ * may be given in a file with --config), e.g.
+ *
+ *   bdev_ram ram0 64            64 MiB RAM device, 512-byte blocks
+ *   subsys_add nqn.2024-01.io.ipdk:vol0 any
+ *   ns_add nqn.2024-01.io.ipdk:vol0 ram0
+ *
+ * The daemon's main thread serves the control socket; the target runs its own
+ * accept and per-connection threads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "ipdk/blk.h"
+#include "ipdk/ctlsock.h"
+#include "ipdk/log.h"
+#include "ipdk/nvmf.h"
+
+#define DEFAULT_SOCKET "/run/storaged.sock"
+#define MAX_ARGS 8
+
+struct storaged {
+	struct ipdk_nvmf_tgt *tgt;
+};
+
+struct cmd {
+	const char *name;
+	const char *usage;
+	int min_args;
+	int (*fn)(struct storaged *sd, int argc, char **argv, FILE *out, struct ipdk_err *err);
+};
+
+static int parse_u64(const char *s, const char *what, uint64_t *v, struct ipdk_err *err)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-')
+		return ipdk_err_set(err, -EINVAL, "%s: '%s' is not a number", what, s);
+	return 0;
+}
+
+static int c_bdev_ram(struct storaged *sd, int argc, char **argv, FILE *out,
+		      struct ipdk_err *err)
+{
+	uint64_t mb, bs = 512;
+	struct ipdk_blk_dev *dev;
+	int rc;
+
+	(void)sd;
+	(void)out;
+	if (parse_u64(argv[1], "size (MiB)", &mb, err) ||
+	    (argc > 2 && parse_u64(argv[2], "block size", &bs, err)))
+		return err->code;
+	if (mb == 0 || mb > (1u << 20) || bs > 65536)
+		return ipdk_err_set(err, -EINVAL, "RAM device %s: %" PRIu64 " MiB with %" PRIu64
+				    "-byte blocks is out of range", argv[0], mb, bs);
+	rc = ipdk_blk_ram_create(argv[0], (uint32_t)bs, (mb << 20) / bs, &dev, err);
+	if (rc == 0)
+		ipdk_blk_put(dev);
+	return rc;
+}
+
+static int c_bdev_file(struct storaged *sd, int argc, char **argv, FILE *out,
+		       struct ipdk_err *err)
+{
+	struct ipdk_blk_file_opts o = { 0 };
+	struct ipdk_blk_dev *dev;
+	uint64_t v;
+	int rc;
+
+	(void)sd;
+	(void)out;
+	for (int i = 2; i < argc; i++) {
+		if (!strncmp(argv[i], "size=", 5)) {
+			if (parse_u64(argv[i] + 5, "size (MiB)", &v, err))
+				return err->code;
+			o.size = v << 20;
+			o.create = true;
+		} else if (!strncmp(argv[i], "bs=", 3)) {
+			if (parse_u64(argv[i] + 3, "block size", &v, err))
+				return err->code;
+			o.block_size = (uint32_t)v;
+		} else if (!strcmp(argv[i], "ro")) {
+			o.read_only = true;
+		} else if (!strcmp(argv[i], "buffered")) {
+			o.buffered = true;
+		} else {
+			return ipdk_err_set(err, -EINVAL, "bdev_file: unknown option '%s'", argv[i]);
+		}
+	}
+	rc = ipdk_blk_file_create(argv[0], argv[1], &o, &dev, err);
+	if (rc == 0)
+		ipdk_blk_put(dev);
+	return rc;
+}
+
+static int c_bdev_delete(struct storaged *sd, int argc, char **argv, FILE *out,
+			 struct ipdk_err *err)
+{
+	(void)sd;
+	(void)argc;
+	(void)out;
+	return ipdk_blk_delete(argv[0], err);
+}
+
+static int print_bdev(const struct ipdk_blk_dev *d, void *arg)
+{
+	fprintf(arg, "{\"name\": \"%s\", \"type\": \"%s\", \"block_size\": %u, "
+		"\"num_blocks\": %" PRIu64 ", \"read_only\": %s}\n",
+		d->name, d->ops->name, d->block_size, d->num_blocks,
+		d->read_only ? "true" : "false");
+	return 0;
+}
+
+static int c_bdev_list(struct storaged *sd, int argc, char **argv, FILE *out,
+		       struct ipdk_err *err)
+{
+	(void)sd;
+	(void)argc;
+	(void)argv;
+	(void)err;
+	return ipdk_blk_foreach(print_bdev, out);
+}
+
+static int c_subsys_add(struct storaged *sd, int argc, char **argv, FILE *out,
+			struct ipdk_err *err)
+{
+	struct ipdk_nvmf_subsys_opts o = { 0 };
+
+	(void)out;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "any"))
+			o.allow_any_host = true;
+		else if (!strncmp(argv[i], "serial=", 7))
+			o.serial = argv[i] + 7;
+		else if (!strncmp(argv[i], "model=", 6))
+			o.model = argv[i] + 6;
+		else
+			return ipdk_err_set(err, -EINVAL, "subsys_add: unknown option '%s'", argv[i]);
+	}
+	return ipdk_nvmf_subsys_add(sd->tgt, argv[0], &o, err);
+}
+
+static int c_subsys_remove(struct storaged *sd, int argc, char **argv, FILE *out,
+			   struct ipdk_err *err)
+{
+	(void)argc;
+	(void)out;
+	return ipdk_nvmf_subsys_remove(sd->tgt, argv[0], err);
+}
+
+static int c_ns_add(struct storaged *sd, int argc, char **argv, FILE *out,
+		    struct ipdk_err *err)
+{
+	uint64_t nsid = 0;
+	int rc;
+
+	if (argc > 2 && parse_u64(argv[2], "nsid", &nsid, err))
+		return err->code;
+	if (nsid > UINT32_MAX)
+		return ipdk_err_set(err, -ERANGE, "nsid %" PRIu64 " out of range", nsid);
+	rc = ipdk_nvmf_ns_add(sd->tgt, argv[0], (uint32_t)nsid, argv[1], err);
+	if (rc > 0) {
+		fprintf(out, "%d\n", rc);
+		rc = 0;
+	}
+	return rc;
+}
+
+static int c_ns_remove(struct storaged *sd, int argc, char **argv, FILE *out,
+		       struct ipdk_err *err)
+{
+	uint64_t nsid;
+
+	(void)argc;
+	(void)out;
+	if (parse_u64(argv[1], "nsid", &nsid, err))
+		return err->code;
+	if (nsid > UINT32_MAX)
+		return ipdk_err_set(err, -ERANGE, "nsid %" PRIu64 " out of range", nsid);
+	return ipdk_nvmf_ns_remove(sd->tgt, argv[0], (uint32_t)nsid, err);
+}
+
+static int c_host_add(struct storaged *sd, int argc, char **argv, FILE *out,
+		      struct ipdk_err *err)
+{
+	(void)argc;
+	(void)out;
+	return ipdk_nvmf_host_add(sd->tgt, argv[0], argv[1], err);
+}
+
+static int c_host_remove(struct storaged *sd, int argc, char **argv, FILE *out,
+			 struct ipdk_err *err)
+{
+	(void)argc;
+	(void)out;
+	return ipdk_nvmf_host_remove(sd->tgt, argv[0], argv[1], err);
+}
+
+static int print_subsys(const struct ipdk_nvmf_subsys_info *s, void *arg)
+{
+	FILE *out = arg;
+
+	fprintf(out, "{\"nqn\": \"%s\", \"serial\": \"%s\", \"allow_any_host\": %s, "
+		"\"controllers\": %u, \"hosts\": [", s->nqn, s->serial,
+		s->allow_any_host ? "true" : "false", s->n_controllers);
+	for (unsigned int i = 0; i < s->n_hosts; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : "", s->hosts[i]);
+	fprintf(out, "], \"namespaces\": [");
+	for (unsigned int i = 0; i < s->n_ns; i++) {
+		const struct ipdk_nvmf_ns_info *n = &s->ns[i];
+
+		fprintf(out, "%s{\"nsid\": %u, \"bdev\": \"%s\", \"num_blocks\": %" PRIu64
+			", \"block_size\": %u, \"uuid\": \"", i ? ", " : "", n->nsid, n->bdev,
+			n->num_blocks, n->block_size);
+		for (int k = 0; k < 16; k++)
+			fprintf(out, "%s%02x", k == 4 || k == 6 || k == 8 || k == 10 ? "-" : "",
+				n->uuid[k]);
+		fprintf(out, "\"}");
+	}
+	fprintf(out, "]}\n");
+	return 0;
+}
+
+static int c_subsys_list(struct storaged *sd, int argc, char **argv, FILE *out,
+			 struct ipdk_err *err)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	return ipdk_nvmf_subsys_foreach(sd->tgt, print_subsys, out);
+}
+
+static const struct cmd commands[] = {
+	{ "bdev_ram", "NAME SIZE_MIB [BLOCK_SIZE]", 2, c_bdev_ram },
+	{ "bdev_file", "NAME PATH [size=MIB] [bs=N] [ro] [buffered]", 2, c_bdev_file },
+	{ "bdev_delete", "NAME", 1, c_bdev_delete },
+	{ "bdev_list", "", 0, c_bdev_list },
+	{ "subsys_add", "NQN [any] [serial=S] [model=M]", 1, c_subsys_add },
+	{ "subsys_remove", "NQN", 1, c_subsys_remove },
+	{ "subsys_list", "", 0, c_subsys_list },
+	{ "ns_add", "NQN BDEV [NSID]", 2, c_ns_add },
+	{ "ns_remove", "NQN NSID", 2, c_ns_remove },
+	{ "host_add", "NQN HOSTNQN", 2, c_host_add },
+	{ "host_remove", "NQN HOSTNQN", 2, c_host_remove },
+};
+
+static int run_line(struct storaged *sd, char *line, FILE *out, struct ipdk_err *err)
+{
+	char *argv[MAX_ARGS + 1], *save = NULL, *w;
+	int argc = 0;
+
+	ipdk_err_clear(err);
+	for (w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (argc == MAX_ARGS + 1)
+			return ipdk_err_set(err, -E2BIG, "too many words");
+		argv[argc++] = w;
+	}
+	if (argc == 0 || argv[0][0] == '#')
+		return 0;
+	if (!strcmp(argv[0], "help")) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			fprintf(out, "%s %s\n", commands[i].name, commands[i].usage);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct cmd *c = &commands[i];
+
+		if (strcmp(argv[0], c->name))
+			continue;
+		if (argc - 1 < c->min_args)
+			return ipdk_err_set(err, -EINVAL, "usage: %s %s", c->name, c->usage);
+		return c->fn(sd, argc - 1, argv + 1, out, err);
+	}
+	return ipdk_err_set(err, -EINVAL, "unknown command '%s' (try help)", argv[0]);
+}
+
+static int ctl_handler(void *arg, unsigned int conn_id, char *line,
+		       struct ipdk_ctl_reply *reply, char *err_msg)
+{
+	struct ipdk_err err;
+	int rc;
+
+	(void)conn_id;
+	rc = run_line(arg, line, reply->out, &err);
+	if (rc < 0)
+		snprintf(err_msg, IPDK_ERR_MSG_MAX, "%s", err.msg);
+	return rc;
+}
+
+static int run_config(struct storaged *sd, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	struct ipdk_err err;
+	unsigned int n = 0;
+
+	if (!f) {
+		IPDK_LOG_ERR("config %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		n++;
+		line[strcspn(line, "\r\n")] = '\0';
+		if (run_line(sd, line, stdout, &err) < 0) {
+			IPDK_LOG_ERR("config %s:%u: %s", path, n, err.msg);
+			fclose(f);
+			return err.code;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: storaged --mode target [OPTIONS]\n"
+"The ipdk storage daemon. In target mode: an NVMe/TCP target whose subsystems,\n"
+"namespaces (on RAM or file block devices) and allowed hosts are set through\n"
+"the control socket (storaged-ctl-like clients; see docs/storage.md).\n"
+"\n"
+"  -m, --mode MODE        target (the only mode so far)\n"
+"  -l, --listen ADDR:PORT NVMe/TCP listener (repeatable; default 0.0.0.0:4420)\n"
+"  -S, --socket PATH      control socket (default %s)\n"
+"  -c, --config FILE      control commands to run at start, one per line\n"
+"  -q, --queue-depth N    entries per I/O queue (default 128)\n"
+"  -L, --log-level LEVEL  err, warn, info (default) or debug\n"
+"  -h, --help             this help\n", DEFAULT_SOCKET);
+}
+
+static int split_addr(char *s, char **addr, uint16_t *port)
+{
+	char *colon = strrchr(s, ':');
+	unsigned long p;
+
+	if (!colon)
+		return -EINVAL;
+	*colon = '\0';
+	p = strtoul(colon + 1, NULL, 10);
+	if (p > 65535)
+		return -EINVAL;
+	*addr = s[0] == '[' ? s + 1 : s;
+	if (s[0] == '[' && colon[-1] == ']')
+		colon[-1] = '\0';
+	*port = (uint16_t)p;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "queue-depth", required_argument, NULL, 'q' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = NULL, *sock_path = DEFAULT_SOCKET, *config = NULL;
+	char *listen[8];
+	unsigned int n_listen = 0;
+	struct ipdk_nvmf_tgt_opts topts = { 0 };
+	struct storaged sd = { 0 };
+	struct ipdk_ctlsock *sock = NULL;
+	char msg[IPDK_ERR_MSG_MAX];
+	struct ipdk_err err;
+	sigset_t set;
+	int level = IPDK_LOG_INFO, c, sfd, rc = 1;
+
+	while ((c = getopt_long(argc, argv, "m:l:S:c:q:L:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			mode = optarg;
+			break;
+		case 'l':
+			if (n_listen == 8) {
+				fprintf(stderr, "storaged: at most 8 listeners\n");
+				return 2;
+			}
+			listen[n_listen++] = optarg;
+			break;
+		case 'S':
+			sock_path = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'q':
+			topts.max_queue_depth = (unsigned int)strtoul(optarg, NULL, 0);
+			break;
+		case 'L':
+			level = ipdk_log_level_parse(optarg);
+			if (level < 0) {
+				fprintf(stderr, "storaged: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!mode || strcmp(mode, "target")) {
+		fprintf(stderr, "storaged: --mode target is required (the only mode so far)\n");
+		return 2;
+	}
+	ipdk_log_init("storaged", level, false);
+	signal(SIGPIPE, SIG_IGN);
+	/* blocked before any thread starts, so only the signalfd sees them */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (ipdk_nvmf_tgt_create(&topts, &sd.tgt, &err) < 0) {
+		IPDK_LOG_ERR("%s", err.msg);
+		return 1;
+	}
+	if (n_listen == 0)
+		listen[n_listen++] = "0.0.0.0:4420";
+	for (unsigned int i = 0; i < n_listen; i++) {
+		char buf[128], *addr;
+		uint16_t port;
+
+		snprintf(buf, sizeof(buf), "%s", listen[i]);
+		if (split_addr(buf, &addr, &port) < 0) {
+			IPDK_LOG_ERR("--listen %s: expected ADDR:PORT", listen[i]);
+			goto out;
+		}
+		if (ipdk_nvmf_tgt_listen(sd.tgt, addr, port, &err) < 0) {
+			IPDK_LOG_ERR("%s", err.msg);
+			goto out;
+		}
+	}
+	if (config && run_config(&sd, config) < 0)
+		goto out;
+	if (ipdk_ctlsock_open(sock_path, ctl_handler, NULL, &sd, &sock, msg) < 0) {
+		IPDK_LOG_ERR("control socket %s: %s", sock_path, msg);
+		goto out;
+	}
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	ipdk_ctlsock_watch_fd(sock, sfd);
+	IPDK_LOG_INFO("storaged: target ready (port %u, control socket %s)",
+		      ipdk_nvmf_tgt_port(sd.tgt), sock_path);
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (ipdk_ctlsock_poll(sock, 1000) == 1 &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			IPDK_LOG_INFO("storaged: signal %u, stopping", si.ssi_signo);
+			break;
+		}
+	}
+	close(sfd);
+	rc = 0;
+out:
+	if (sock)
+		ipdk_ctlsock_close(sock);
+	ipdk_nvmf_tgt_destroy(sd.tgt);
+	return rc;
+}
