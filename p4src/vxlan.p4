@@ -193,7 +193,8 @@ control MainControlImpl(inout headers_t hdr, inout metadata_t meta,
         if (hdr.vxlan.isValid()) {
             vxlan_decap.apply();
         } else if (hdr.ipv4.isValid() && istd.input_port != NET_PORT) {
-            if (vxlan_encap.apply().hit) {
+            vxlan_encap.apply();
+            if (hdr.outer_ipv4.isValid()) {    /* encap ran */
                 hdr.outer_ipv4.hdr_checksum = 0;
                 ck.clear();
                 ck.add({ hdr.outer_ipv4.version, hdr.outer_ipv4.ihl, hdr.outer_ipv4.diffserv,

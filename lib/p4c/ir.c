@@ -68,6 +68,7 @@ struct lw {
 	int *key_tbl, *key_idx;
 	int nke;
 	int depth;
+	struct p4_loc loc;	/* statement being lowered: instructions carry it */
 };
 
 #define fmt(w, ...) p4_afmt((w)->a, __VA_ARGS__)
@@ -179,7 +180,7 @@ static struct ir_insn *emit(struct lw *w, enum ir_code code, struct ir_op d, str
 			    struct ir_op b)
 {
 	return ir_emit(w->ir, w->code, (struct ir_insn){ .c = code, .d = d, .a = a, .b = b,
-							 .label = -1, .obj = -1, .obj2 = -1 });
+							 .label = -1, .obj = -1, .obj2 = -1, .loc = w->loc });
 }
 
 static struct ir_op none(void)
@@ -348,6 +349,33 @@ static void make_place(struct lw *w, const char *key, const char *name, struct p
 
 /* ---- constants ---- */
 
+/* Is t a signed integer type (int<W>, maybe behind typedefs and types)? */
+static bool is_signed(const struct p4t *t)
+{
+	for (int i = 0; t && i < 8; i++) {
+		if (t->kind == TY_INT)
+			return true;
+		if (t->kind != TY_NEWTYPE && t->kind != TY_ENUM)
+			return false;
+		t = t->elem;
+	}
+	return false;
+}
+
+static uint64_t sign_bit(int width)
+{
+	return width > 0 && width <= 64 ? 1ull << (width - 1) : 0;
+}
+
+/* v (width bits) sign-extended to 64 bits. */
+static int64_t sext(uint64_t v, int width)
+{
+	if (width <= 0 || width >= 64)
+		return (int64_t)v;
+	v &= (1ull << width) - 1;
+	return (int64_t)(v ^ sign_bit(width)) - (int64_t)sign_bit(width);
+}
+
 static bool eval(struct lw *w, struct p4n *e, uint64_t *v, int depth)
 {
 	uint64_t a, b;
@@ -393,6 +421,8 @@ static bool eval(struct lw *w, struct p4n *e, uint64_t *v, int depth)
 	case E_CAST:
 		if (!eval(w, e->b, v, depth + 1))
 			return false;
+		if (is_signed(e->b->type) && type_width(e->b->type) > 0)
+			*v = (uint64_t)sext(*v, type_width(e->b->type));
 		if (type_width(e->type) > 0 && type_width(e->type) < 64)
 			*v &= (1ull << type_width(e->type)) - 1;
 		return true;
@@ -413,16 +443,28 @@ static bool eval(struct lw *w, struct p4n *e, uint64_t *v, int depth)
 		case P_SLASH: if (!b) return false; *v = a / b; break;
 		case P_PERCENT: if (!b) return false; *v = a % b; break;
 		case P_SHL: *v = b > 63 ? 0 : a << b; break;
-		case P_SHR: *v = b > 63 ? 0 : a >> b; break;
+		case P_SHR:
+			if (is_signed(e->a->type))
+				*v = (uint64_t)(sext(a, type_width(e->a->type)) >> (b > 63 ? 63 : b));
+			else
+				*v = b > 63 ? 0 : a >> b;
+			break;
 		case P_AMP: *v = a & b; break;
 		case P_PIPE: *v = a | b; break;
 		case P_CARET: *v = a ^ b; break;
 		case P_EQ: *v = a == b; break;
 		case P_NE: *v = a != b; break;
-		case P_LT: *v = a < b; break;
-		case P_GT: *v = a > b; break;
-		case P_LE: *v = a <= b; break;
-		case P_GE: *v = a >= b; break;
+		case P_LT: case P_GT: case P_LE: case P_GE:
+			if (is_signed(e->a->type) || is_signed(e->b->type)) {
+				int wd = type_width(is_signed(e->a->type) ? e->a->type : e->b->type);
+				int64_t sa = sext(a, wd), sb = sext(b, wd);
+				*v = e->op == P_LT ? sa < sb : e->op == P_GT ? sa > sb :
+				     e->op == P_LE ? sa <= sb : sa >= sb;
+			} else {
+				*v = e->op == P_LT ? a < b : e->op == P_GT ? a > b :
+				     e->op == P_LE ? a <= b : a >= b;
+			}
+			break;
 		case P_ANDAND: *v = a && b; break;
 		case P_OROR: *v = a || b; break;
 		case P_PLUSPLUS:
@@ -555,6 +597,30 @@ static struct ir_op binop(struct lw *w, enum ir_code c, struct ir_op a, struct i
 }
 
 static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value);
+static void jcmp(struct lw *w, int cmp, struct ir_op a, struct ir_op b, int l);
+
+static uint64_t mask_bits(int width)
+{
+	return width >= 64 ? ~0ull : (1ull << width) - 1;
+}
+
+/* a >> b on int<width>: P4 shifts signed values arithmetically (copies of
+ * the sign bit come in); SWX's shr is logical, so the sign is filled in. */
+static struct ir_op signed_shr(struct lw *w, struct p4n *e, struct ir_op a, struct ir_op b, int width)
+{
+	if (b.k != O_CONST) {
+		unsupported(w, e->loc, "shifting a signed value right by a variable amount",
+			    "SWX shifts are logical and the sign fill needs a constant amount");
+		return a;
+	}
+	uint64_t n = b.v >= (uint64_t)width ? (uint64_t)width - 1 : b.v;
+	struct ir_op t = binop(w, I_SHR, a, cst(n, 8), width);
+	int l = new_label(w);
+	jcmp(w, IR_LT, a, cst(sign_bit(width), width), l);
+	emit(w, I_OR, t, t, cst(mask_bits(width) & ~(mask_bits(width) >> n), width));
+	label(w, l);
+	return t;
+}
 
 static struct ir_op lower_expr_inner(struct lw *w, struct p4n *e, int want)
 {
@@ -615,6 +681,15 @@ static struct ir_op lower_expr_inner(struct lw *w, struct p4n *e, int want)
 		a = lower_expr(w, e->b, width);
 		if (is_bool_expr(e->b) || width == a.width)
 			return (struct ir_op){ .k = a.k, .h = a.h, .i = a.i, .v = a.v, .width = a.width };
+		if (is_signed(e->b->type) && a.width > 0 && a.width < width && a.k != O_CONST) {
+			/* widening a signed value copies its sign bit up */
+			struct ir_op t = into(w, a, width);
+			int l = new_label(w);
+			jcmp(w, IR_LT, a, cst(sign_bit(a.width), a.width), l);
+			emit(w, I_OR, t, t, cst(mask_bits(width) & ~mask_bits(a.width), width));
+			label(w, l);
+			return t;
+		}
 		return into(w, a, width);
 	case E_UNARY:
 		a = lower_expr(w, e->a, width);
@@ -643,7 +718,10 @@ static struct ir_op lower_expr_inner(struct lw *w, struct p4n *e, int want)
 		case P_PIPE: return binop(w, I_OR, a, b, width);
 		case P_CARET: return binop(w, I_XOR, a, b, width);
 		case P_SHL: return binop(w, I_SHL, a, b, width);
-		case P_SHR: return binop(w, I_SHR, a, b, width);
+		case P_SHR:
+			if (is_signed(e->a->type))
+				return signed_shr(w, e, a, b, width);
+			return binop(w, I_SHR, a, b, width);
 		case P_STAR:
 			if (b.k == O_CONST && b.v && !(b.v & (b.v - 1)))
 				return binop(w, I_SHL, a, cst(__builtin_ctzll(b.v), 8), width);
@@ -738,6 +816,13 @@ static void jcmp(struct lw *w, int cmp, struct ir_op a, struct ir_op b, int l)
 
 static void apply_table(struct lw *w, struct p4n *call);
 
+static struct ir_op flip_sign(struct lw *w, struct ir_op v, int width)
+{
+	if (v.k == O_CONST)
+		return cst(v.v ^ sign_bit(width), width);
+	return binop(w, I_XOR, into(w, v, width), cst(sign_bit(width), width), width);
+}
+
 /* Emits code that jumps to l when e evaluates to when, else falls through. */
 static void cond_jump(struct lw *w, struct p4n *e, int l, bool when)
 {
@@ -781,6 +866,12 @@ static void cond_jump(struct lw *w, struct p4n *e, int l, bool when)
 			}
 			struct ir_op a = is_bool_expr(e->a) ? materialize_bool(w, e->a) : lower_expr(w, e->a, wd);
 			struct ir_op b = is_bool_expr(e->b) ? materialize_bool(w, e->b) : lower_expr(w, e->b, wd);
+			if ((is_signed(e->a->type) || is_signed(e->b->type)) && cmp != IR_EQ && cmp != IR_NE &&
+			    wd > 0 && wd <= 64) {
+				/* signed order is unsigned order with the sign bits flipped */
+				a = flip_sign(w, a, wd);
+				b = flip_sign(w, b, wd);
+			}
 			if (a.k == O_CONST && b.k == O_CONST) {
 				bool r = cmp == IR_EQ ? a.v == b.v : cmp == IR_NE ? a.v != b.v :
 					 cmp == IR_LT ? a.v < b.v : cmp == IR_GT ? a.v > b.v :
@@ -870,6 +961,13 @@ static void assign(struct lw *w, struct p4n *lhs, struct p4n *rhs)
 			struct p4n *decl = t->decl;
 			if (t->kind == TY_STACK || !decl)
 				goto bad;
+			if (t->kind == TY_HEADER) {
+				/* valid first: SWX writes an invalid header's fields
+				 * wherever the header last pointed */
+				struct dent *hd = dict_find(w, dk);
+				if (hd)
+					emit(w, I_VALIDATE, none(), hdr_op(hd->h), none());
+			}
 			for (int i = 0; i < rhs->kids.n && i < decl->kids.n; i++) {
 				struct p4n *val = rhs->kids.v[i];
 				const char *fname = decl->kids.v[i]->name;
@@ -883,10 +981,6 @@ static void assign(struct lw *w, struct p4n *lhs, struct p4n *rhs)
 				int wd = dent_op(w, fd).width;
 				mov(w, dent_op(w, fd), is_bool_expr(val) ? materialize_bool(w, val) :
 				    lower_expr(w, val, wd));
-			}
-			if (t->kind == TY_HEADER) {
-				struct dent *hd = dict_find(w, dk);
-				emit(w, I_VALIDATE, none(), hdr_op(hd->h), none());
 			}
 			return;
 		}
@@ -1704,8 +1798,18 @@ static void lower_switch(struct lw *w, struct p4n *s)
 }
 
 static void lower_local(struct lw *w, struct p4n *d);
+static void lower_stmt_at(struct lw *w, struct p4n *s);
 
 static void lower_stmt(struct lw *w, struct p4n *s)
+{
+	struct p4_loc saved = w->loc;
+
+	w->loc = s->loc;
+	lower_stmt_at(w, s);
+	w->loc = saved;
+}
+
+static void lower_stmt_at(struct lw *w, struct p4n *s)
 {
 	switch (s->kind) {
 	case S_ASSIGN:
@@ -2175,5 +2279,6 @@ struct ir_prog *ir_lower(struct ipdk_p4c_program *p, const char *arch, const cha
 		return NULL;
 	for (int i = 0; i < ir->na; i++)
 		ir->acts[i].id = i;
+	ir_check_validity(ir);
 	return ir;
 }

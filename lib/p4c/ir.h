@@ -184,6 +184,9 @@ struct ir_prog {
  * after adding diagnostics when the program cannot be lowered. */
 struct ir_prog *ir_lower(struct ipdk_p4c_program *p, const char *arch, const char *name);
 
+/* Warns at writes to fields of headers that may be invalid (validity.c). */
+void ir_check_validity(struct ir_prog *ir);
+
 /* Appends instruction in to code; returns it. */
 struct ir_insn *ir_emit(struct ir_prog *ir, struct ir_code_list *code, struct ir_insn in);
 

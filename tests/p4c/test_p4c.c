@@ -7,6 +7,9 @@
  *                 front end must report at that place of that file, with text
  *                 in its message; the run must report no error at a line no
  *                 expectation names unless the file says `// expect-more`.
+ *   backend/NAME.p4 the same for programs that check but are compiled for the
+ *                 DPDK target: every error and warning of the middle and back
+ *                 ends must be expected (`// arch: psa` picks the arch).
  * Then it runs a few targeted checks (operator precedence, literals, error
  * recovery, garbage input). It ends with the plain "N passed, N failed" line.
  */
@@ -199,7 +202,7 @@ static bool same_file(const char *diag_file, const char *path)
 	return a >= b ? !strcmp(diag_file + a - b, path) : !strcmp(path + b - a, diag_file);
 }
 
-static void test_invalid(const char *path, const char *name)
+static void expect_diags(const char *path, const char *name, bool compile)
 {
 	struct expect ex[32];
 	char *src = read_file(path);
@@ -218,10 +221,20 @@ static void test_invalid(const char *path, const char *name)
 		return;
 	}
 	prog = front_end(path, true);
+	if (compile) {
+		char arch[1][256];
+		src = read_file(path);
+		bool psa = src && directives(src, "// arch:", arch, 1) && !strcmp(arch[0], "psa");
+		free(src);
+		if (ipdk_p4c_error_count(prog))
+			printf("    front-end errors in a backend/ program\n"), ok = false;
+		else
+			ipdk_p4c_compile(prog, psa ? "psa" : "pna", "test", NULL);
+	}
 	for (size_t i = 0; i < ipdk_p4c_diag_count(prog); i++) {
 		const struct ipdk_p4c_diag *d = ipdk_p4c_diag_get(prog, i);
 		bool matched = false;
-		if (d->severity != IPDK_P4C_ERROR)
+		if (d->severity == IPDK_P4C_NOTE || (d->severity == IPDK_P4C_WARNING && !compile))
 			continue;
 		for (int j = 0; j < n; j++) {
 			if (d->line == ex[j].line && d->col == ex[j].col && same_file(d->file, path) &&
@@ -245,6 +258,16 @@ static void test_invalid(const char *path, const char *name)
 		ipdk_p4c_diag_print(prog, stdout);
 	result(ok, name, "diagnostics differ from the expectations");
 	ipdk_p4c_program_free(prog);
+}
+
+static void test_invalid(const char *path, const char *name)
+{
+	expect_diags(path, name, false);
+}
+
+static void test_backend(const char *path, const char *name)
+{
+	expect_diags(path, name, true);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -399,6 +422,7 @@ int main(int argc, char **argv)
 	p4include = argv[2];
 	run_dir(argv[1], "valid", test_valid);
 	run_dir(argv[1], "invalid", test_invalid);
+	run_dir(argv[1], "backend", test_backend);
 	test_precedence();
 	test_literals();
 	test_recovery();
