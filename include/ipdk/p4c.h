@@ -20,7 +20,7 @@
 struct ipdk_p4c_program;
 
 struct ipdk_p4c_options {
-	const char *arch;             /* "pna", "psa" or NULL: only recorded for now */
+	const char *arch;             /* "pna", "psa" or NULL: not used by the front end */
 	const char *const *include_dirs; /* extra -I directories */
 	size_t n_include_dirs;
 	const char *const *defines;   /* "NAME" or "NAME=VALUE", passed as -D */
@@ -74,7 +74,8 @@ const struct ipdk_p4c_diag *ipdk_p4c_diag_get(const struct ipdk_p4c_program *pro
  * offending source line and a caret under the column. */
 void ipdk_p4c_diag_print(const struct ipdk_p4c_program *prog, FILE *out);
 
-/* Lowers the checked program for arch ("pna"; NULL means pna) to the IR and
+/* Lowers the checked program for arch ("pna" or "psa"; NULL: the one its
+ * package instance names; a mismatch is an error) to the IR and
  * runs the DPDK back end; name is the program name (P4Info, context). Returns
  * 0, or -EINVAL when the program uses what the target cannot express (see the
  * diagnostics). */

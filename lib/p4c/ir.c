@@ -69,6 +69,7 @@ struct lw {
 	int nke;
 	int depth;
 	struct p4_loc loc;	/* statement being lowered: instructions carry it */
+	int at_call;		/* > 0: inlining an architecture action, keep the caller's loc */
 };
 
 #define fmt(w, ...) p4_afmt((w)->a, __VA_ARGS__)
@@ -1394,9 +1395,16 @@ static void inline_action(struct lw *w, struct p4n *act, struct p4n *call)
 		}
 		bind_push(w, b);
 	}
+	/* diagnostics in actions the architecture declares (PSA's send_to_port)
+	 * point at the call */
+	bool arch_action = false;
+	for (int i = 0; i < w->p->root->kids.n && !arch_action; i++)
+		arch_action = w->p->root->kids.v[i] == act;
+	w->at_call += arch_action;
 	w->ret_label = end;
 	lower_block(w, act->b);
 	label(w, end);
+	w->at_call -= arch_action;
 	w->ret_label = saved_ret;
 	w->nb = nb;
 }
@@ -1804,7 +1812,8 @@ static void lower_stmt(struct lw *w, struct p4n *s)
 {
 	struct p4_loc saved = w->loc;
 
-	w->loc = s->loc;
+	if (!w->at_call)
+		w->loc = s->loc;
 	lower_stmt_at(w, s);
 	w->loc = saved;
 }
@@ -2113,21 +2122,36 @@ static void lower_parser(struct lw *w, struct p4n *ps, int accept, int reject)
 
 /* ---- the package ---- */
 
+/* Spec names of the architecture's objects bound to block parameters. */
+static const char *root_name(const char *r)
+{
+	static const char *const names[][2] = {
+		{ "H", "" }, { "M", "local_metadata" },
+		{ "I", "pna_main_input_metadata" }, { "O", "pna_main_output_metadata" },
+		{ "PO", "pna_pre_output_metadata" },
+		{ "PI", "psa_ingress_parser_input_metadata" }, { "II", "psa_ingress_input_metadata" },
+		{ "IO", "psa_ingress_output_metadata" }, { "RESUB", "resubmit_meta" },
+		{ "RECIRC", "recirculate_meta" }, { "CI2E", "clone_i2e_meta" }, { "NM", "normal_meta" },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(names[i][0], r))
+			return names[i][1];
+	return r;
+}
+
+/* Binds the parameters of block blk, in order, to the objects named by
+ * roots (NULL-terminated; "PKT" is the packet). */
 static void bind_params(struct lw *w, struct p4n *blk, const char *const *roots)
 {
 	struct p4_list *ps = &blk->a->kids;
 
-	for (int i = 0; i < ps->n; i++) {
+	for (int i = 0; i < ps->n && roots[i]; i++) {
 		struct p4n *prm = ps->v[i];
 		const char *r = roots[i];
-		if (!r)
-			continue;
 		if (!strcmp(r, "PKT"))
 			continue;
-		const char *naming = !strcmp(r, "H") ? "" : !strcmp(r, "M") ? "local_metadata" :
-			!strcmp(r, "I") ? "pna_main_input_metadata" : !strcmp(r, "O") ? "pna_main_output_metadata" :
-			!strcmp(r, "PO") ? "pna_pre_output_metadata" : r;
-		make_place(w, r, naming, prm->type, prm->loc);
+		make_place(w, r, root_name(r), prm->type, prm->loc);
 		bind_push(w, (struct bind){ .decl = prm, .kind = 0, .prefix = r });
 	}
 }
@@ -2175,66 +2199,200 @@ static struct p4n *ctor_decl(struct p4n *e)
 	return NULL;
 }
 
-struct ir_prog *ir_lower(struct ipdk_p4c_program *p, const char *arch, const char *name)
-{
-	struct ir_prog *ir = p4_alloc(&p->arena, sizeof(*ir));
-	struct lw w = { .ir = ir, .p = p, .a = &p->arena, .m_exit = -1, .last_table = -1 };
-	struct p4n *main = NULL, *blocks[4] = { 0 };
-	size_t errors = p->n_errors;
+static void lower_globals(struct lw *w, struct p4n *main);
 
-	ir->p = p;
-	ir->name = name;
-	ir->arch = arch ? arch : "pna";
-	ir->pkt_in_hdr = ir->pkt_out_hdr = -1;
-	/* error members get their numbers */
-	for (int i = 0, n = 0; i < p->root->kids.n; i++) {
-		struct p4n *d = p->root->kids.v[i];
-		if (d->kind == N_ERROR_DECL)
-			for (int j = 0; j < d->kids.n; j++)
-				d->kids.v[j]->ival = (uint64_t)n++, ir->n_errors = n;
-	}
-	for (int i = 0; i < p->root->kids.n; i++) {
-		struct p4n *d = p->root->kids.v[i];
-		if (d->kind == N_INSTANCE && d->type && d->type->kind == TY_PACKAGE)
-			main = d;
-	}
-	if (!main) {
-		p4_error(p, (struct p4_loc){ -1, 0, 0 }, "the program has no package instance (such as 'main')");
-		return NULL;
-	}
-	if (!main->type->decl || strcmp(main->type->decl->name, "PNA_NIC")) {
-		unsupported(&w, main->loc, fmt(&w, "package '%s'", main->type->decl ? main->type->decl->name : "?"),
-			    "this version lowers the PNA_NIC package only");
-		return NULL;
-	}
-	for (int i = 0; i < 4 && i < main->kids.n; i++) {
-		blocks[i] = ctor_decl(main->kids.v[i]);
+/* The parser or control each argument of a package instance names. */
+static bool package_blocks(struct lw *w, struct p4n *inst, struct p4n **blocks, int n)
+{
+	for (int i = 0; i < n; i++) {
+		blocks[i] = i < inst->kids.n ? ctor_decl(inst->kids.v[i]) : NULL;
 		if (!blocks[i] || (blocks[i]->kind != N_PARSER && blocks[i]->kind != N_CONTROL)) {
-			p4_error(p, main->kids.v[i]->loc, "argument %d of '%s' must instantiate a parser or control",
-				 i + 1, main->name);
-			return NULL;
+			p4_error(w->p, i < inst->kids.n ? inst->kids.v[i]->loc : inst->loc,
+				 "argument %d of '%s' must instantiate a parser or control", i + 1, inst->name);
+			return false;
 		}
 	}
+	return true;
+}
+
+/* The package instance an argument of PSA_Switch names (ip, ep). */
+static struct p4n *package_arg(struct p4n *e)
+{
+	if (e && e->kind == E_NAMED_ARG)
+		e = e->a;
+	if (e && e->kind == E_PATH && e->decl && e->decl->kind == N_INSTANCE)
+		return e->decl;
+	return NULL;
+}
+
+static void lower_parser_block(struct lw *w, struct p4n *ps)
+{
+	int accept = new_label(w), reject = new_label(w), nb = w->nb;
+
+	w->ctl = ps->name;
+	w->exit_label = reject;
+	lower_parser(w, ps, accept, reject);
+	w->nb = nb;
+	w->ctl = NULL;
+	/* a parser error goes on to the controls in istd.parser_error (PNA
+	 * and PSA both leave the decision to the program) */
+	label(w, reject);
+	label(w, accept);
+}
+
+/* Does this block do nothing (a parser that only accepts, a control with an
+ * empty apply block and no tables)? */
+static bool block_is_empty(struct p4n *b)
+{
+	if (b->kind == N_CONTROL)
+		return !b->b || !b->b->kids.n;
+	for (int i = 0; i < b->kids.n; i++) {
+		struct p4n *st = b->kids.v[i];
+		if (st->kind != N_STATE)
+			continue;
+		if (st->kids.n || !st->a || !st->a->a || st->a->a->kind == E_SELECT ||
+		    !st->a->a->decl || strcmp(st->a->a->decl->name, "accept"))
+			return false;
+	}
+	return true;
+}
+
+static void lower_pna(struct lw *w, struct p4n *main)
+{
+	struct ir_prog *ir = w->ir;
+	struct p4n *blocks[4];
+	static const char *const proots[] = { "PKT", "H", "M", "I", NULL };
+	static const char *const preroots[] = { "H", "M", "I", "PO", NULL };
+	static const char *const croots[] = { "H", "M", "I", "O", NULL };
+	static const char *const droots[] = { "PKT", "H", "M", "O", NULL };
+
+	if (!package_blocks(w, main, blocks, 4))
+		return;
 	/* architecture metadata first: the back end starts with rx into input_port */
-	make_place(&w, "I.input_port", "pna_main_input_metadata_input_port",
+	make_place(w, "I.input_port", "pna_main_input_metadata_input_port",
 		   &(struct p4t){ .kind = TY_BIT, .width = 32 }, main->loc);
-	ir->m_input_port = dict_find(&w, "I.input_port")->i;
+	ir->m_input_port = dict_find(w, "I.input_port")->i;
 	ir->m_output_port = ir_meta_add(ir, "pna_main_output_metadata_output_port", 32);
 	ir->m_drop = ir_meta_add(ir, "pna_drop", 1);
-	make_place(&w, "I.parser_error", "pna_main_input_metadata_parser_error",
+	make_place(w, "I.parser_error", "pna_main_input_metadata_parser_error",
 		   &(struct p4t){ .kind = TY_BIT, .width = 8 }, main->loc);
-	ir->m_parser_error = dict_find(&w, "I.parser_error")->i;
-	make_place(&w, "I.direction", "pna_main_input_metadata_direction",
+	ir->m_parser_error = dict_find(w, "I.parser_error")->i;
+	make_place(w, "I.direction", "pna_main_input_metadata_direction",
 		   &(struct p4t){ .kind = TY_BIT, .width = 8 }, main->loc);
-	static const char *const proots[] = { "PKT", "H", "M", "I" };
-	static const char *const preroots[] = { "H", "M", "I", "PO" };
-	static const char *const croots[] = { "H", "M", "I", "O" };
-	static const char *const droots[] = { "PKT", "H", "M", "O" };
-	bind_params(&w, blocks[0], proots);
-	bind_params(&w, blocks[1], preroots);
-	bind_params(&w, blocks[2], croots);
-	bind_params(&w, blocks[3], droots);
-	/* @controller_header headers */
+	bind_params(w, blocks[0], proots);
+	bind_params(w, blocks[1], preroots);
+	bind_params(w, blocks[2], croots);
+	bind_params(w, blocks[3], droots);
+	lower_globals(w, main);
+	w->code = &ir->main;
+	mov(w, meta_op(w, ir->m_parser_error), cst(0, 8));
+	mov(w, dent_op(w, dict_find(w, "I.direction")), cst(0, 8));
+	mov(w, meta_op(w, ir->m_drop), cst(1, 1));	/* dropped unless send_to_port() */
+	mov(w, meta_op(w, ir->m_output_port), cst(0, 32));
+	lower_parser_block(w, blocks[0]);
+	lower_control(w, blocks[1]);
+	lower_control(w, blocks[2]);
+	lower_control(w, blocks[3]);
+	emit(w, I_TX, none(), none(), none());
+}
+
+/* Sets place key (a field of an architecture struct) to v when it exists. */
+static void init_field(struct lw *w, const char *key, struct ir_op v)
+{
+	struct dent *d = dict_find(w, key);
+
+	if (d && d->k == D_META)
+		mov(w, dent_op(w, d), v.k == O_CONST ? cst(v.v, dent_op(w, d).width) : v);
+}
+
+/* Refuses writes of other values than 0 to ostd fields whose packet paths
+ * the target does not have (clone, resubmit, multicast). */
+static void psa_refuse_paths(struct lw *w, const struct ir_code_list *c)
+{
+	static const char *const fields[][2] = {
+		{ "IO.clone", "cloning" }, { "IO.resubmit", "resubmitting" },
+		{ "IO.multicast_group", "multicast" },
+	};
+
+	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+		struct dent *d = dict_find(w, fields[k][0]);
+		if (!d)
+			continue;
+		for (int i = 0; i < c->n; i++) {
+			const struct ir_insn *in = &c->v[i];
+			if (in->c == I_MOV && in->d.k == O_META && in->d.i == d->i &&
+			    !(in->a.k == O_CONST && in->a.v == 0))
+				unsupported(w, in->loc, fmt(w, "%s (ostd.%s)", fields[k][1], fields[k][0] + 3),
+					    "the pipeline sends each packet to at most one port");
+		}
+	}
+}
+
+static void lower_psa(struct lw *w, struct p4n *main)
+{
+	struct ir_prog *ir = w->ir;
+	struct p4n *ing[3], *egr[3], *ip = package_arg(main->kids.n > 0 ? main->kids.v[0] : NULL),
+		   *ep = package_arg(main->kids.n > 2 ? main->kids.v[2] : NULL);
+	static const char *const iproots[] = { "PKT", "H", "M", "PI", "RESUB", "RECIRC", NULL };
+	static const char *const igroots[] = { "H", "M", "II", "IO", NULL };
+	static const char *const idroots[] = { "PKT", "CI2E", "RESUB", "NM", "H", "M", "IO", NULL };
+
+	if (!ip || !ep) {
+		p4_error(w->p, main->loc, "PSA_Switch needs IngressPipeline and EgressPipeline instances "
+			 "as its first and third arguments");
+		return;
+	}
+	if (!package_blocks(w, ip, ing, 3) || !package_blocks(w, ep, egr, 3))
+		return;
+	for (int i = 0; i < 3; i++)
+		if (!block_is_empty(egr[i]))
+			unsupported(w, egr[i]->loc, fmt(w, "a PSA egress %s that does something ('%s')",
+							 egr[i]->kind == N_PARSER ? "parser" : "block", egr[i]->name),
+				    "the pipeline runs the ingress blocks only and sends the packet from "
+				    "the ingress deparser (leave the egress parser accepting and the "
+				    "egress controls empty)");
+	bind_params(w, ing[0], iproots);
+	bind_params(w, ing[1], igroots);
+	bind_params(w, ing[2], idroots);
+	struct dent *port = dict_find(w, "II.ingress_port"), *err = dict_find(w, "II.parser_error"),
+		    *out = dict_find(w, "IO.egress_port"), *drop = dict_find(w, "IO.drop");
+	if (!port || !err || !out || !drop || port->k != D_META || err->k != D_META ||
+	    out->k != D_META || drop->k != D_META) {
+		p4_error(w->p, ing[1]->loc, "the ingress control's parameters are not PSA's "
+			 "(psa_ingress_input_metadata_t istd, psa_ingress_output_metadata_t ostd)");
+		return;
+	}
+	ir->m_input_port = port->i;
+	ir->m_parser_error = err->i;
+	ir->m_output_port = out->i;
+	ir->m_drop = drop->i;
+	lower_globals(w, main);
+	w->code = &ir->main;
+	init_field(w, "PI.ingress_port", meta_op(w, port->i));
+	init_field(w, "PI.packet_path", cst(0, 8));	/* NORMAL */
+	init_field(w, "II.packet_path", cst(0, 8));
+	init_field(w, "II.ingress_timestamp", cst(0, 64));
+	mov(w, meta_op(w, ir->m_parser_error), cst(0, 8));
+	static const char *const zero[] = { "IO.class_of_service", "IO.clone", "IO.clone_session_id",
+					    "IO.resubmit", "IO.multicast_group", "IO.egress_port" };
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++)
+		init_field(w, zero[i], cst(0, 32));
+	mov(w, meta_op(w, ir->m_drop), cst(1, 1));	/* PSA: dropped unless sent */
+	lower_parser_block(w, ing[0]);
+	lower_control(w, ing[1]);
+	lower_control(w, ing[2]);
+	emit(w, I_TX, none(), none(), none());
+	psa_refuse_paths(w, &ir->main);
+	for (int i = 0; i < ir->na; i++)
+		psa_refuse_paths(w, &ir->acts[i].code);
+}
+
+/* @controller_header headers, and externs declared outside controls. */
+static void lower_globals(struct lw *w, struct p4n *main)
+{
+	struct ir_prog *ir = w->ir;
+	struct ipdk_p4c_program *p = w->p;
+
 	for (int i = 0; i < ir->nh; i++)
 		for (int j = 0; j < p->root->kids.n; j++) {
 			struct p4n *d = p->root->kids.v[j];
@@ -2248,33 +2406,63 @@ struct ir_prog *ir_lower(struct ipdk_p4c_program *p, const char *arch, const cha
 				ir->pkt_out_hdr = i;
 		}
 	ir->meta_user = ir->nm;
-	/* top-level instances (externs declared outside controls) */
 	for (int i = 0; i < p->root->kids.n; i++) {
 		struct p4n *d = p->root->kids.v[i];
 		if (d->kind == N_INSTANCE && d != main && d->type && d->type->kind == TY_EXTERN) {
-			int x = instance(&w, d, d->type, d->name, d->a, &d->kids);
+			int x = instance(w, d, d->type, d->name, d->a, &d->kids);
 			if (x >= 0)
-				bind_push(&w, (struct bind){ .decl = d, .kind = 1, .ext = x });
+				bind_push(w, (struct bind){ .decl = d, .kind = 1, .ext = x });
 		}
 	}
-	w.code = &ir->main;
-	mov(&w, meta_op(&w, ir->m_parser_error), cst(0, 8));
-	mov(&w, dent_op(&w, dict_find(&w, "I.direction")), cst(0, 8));
-	mov(&w, meta_op(&w, ir->m_drop), cst(1, 1));	/* dropped unless send_to_port() */
-	mov(&w, meta_op(&w, ir->m_output_port), cst(0, 32));
-	int accept = new_label(&w), reject = new_label(&w);
-	w.ctl = blocks[0]->name;
-	int nb = w.nb;
-	w.exit_label = reject;
-	lower_parser(&w, blocks[0], accept, reject);
-	w.nb = nb;
-	w.ctl = NULL;
-	label(&w, reject);	/* PNA: a parser error goes on to the controls in istd.parser_error */
-	label(&w, accept);
-	lower_control(&w, blocks[1]);
-	lower_control(&w, blocks[2]);
-	lower_control(&w, blocks[3]);
-	emit(&w, I_TX, none(), none(), none());
+}
+
+struct ir_prog *ir_lower(struct ipdk_p4c_program *p, const char *arch, const char *name)
+{
+	struct ir_prog *ir = p4_alloc(&p->arena, sizeof(*ir));
+	struct lw w = { .ir = ir, .p = p, .a = &p->arena, .m_exit = -1, .last_table = -1 };
+	struct p4n *main = NULL;
+	size_t errors = p->n_errors;
+	const char *pkg;
+
+	ir->p = p;
+	ir->name = name;
+	ir->pkt_in_hdr = ir->pkt_out_hdr = -1;
+	/* error members get their numbers */
+	for (int i = 0, n = 0; i < p->root->kids.n; i++) {
+		struct p4n *d = p->root->kids.v[i];
+		if (d->kind == N_ERROR_DECL)
+			for (int j = 0; j < d->kids.n; j++)
+				d->kids.v[j]->ival = (uint64_t)n++, ir->n_errors = n;
+	}
+	/* the package instance: the one named main, else the last one */
+	for (int i = 0; i < p->root->kids.n; i++) {
+		struct p4n *d = p->root->kids.v[i];
+		if (d->kind == N_INSTANCE && d->type && d->type->kind == TY_PACKAGE &&
+		    (!main || strcmp(main->name, "main")))
+			main = d;
+	}
+	if (!main) {
+		p4_error(p, (struct p4_loc){ -1, 0, 0 }, "the program has no package instance (such as 'main')");
+		return NULL;
+	}
+	pkg = main->type->decl ? main->type->decl->name : "?";
+	if (!strcmp(pkg, "PNA_NIC") || !strcmp(pkg, "PSA_Switch")) {
+		const char *is = pkg[1] == 'N' ? "pna" : "psa";
+		if (arch && strcmp(arch, is)) {
+			p4_error(p, main->loc, "--arch %s, but the program instantiates %s (the %s package)",
+				 arch, pkg, is);
+			return NULL;
+		}
+		ir->arch = is;
+	} else {
+		unsupported(&w, main->loc, fmt(&w, "package '%s'", pkg),
+			    "the DPDK back end lowers PNA_NIC and PSA_Switch only");
+		return NULL;
+	}
+	if (!strcmp(ir->arch, "pna"))
+		lower_pna(&w, main);
+	else
+		lower_psa(&w, main);
 	if (p->n_errors > errors)
 		return NULL;
 	for (int i = 0; i < ir->na; i++)

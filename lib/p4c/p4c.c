@@ -251,11 +251,6 @@ int ipdk_p4c_compile(struct ipdk_p4c_program *prog, const char *arch, const char
 
 	if (!prog->checked || prog->n_errors)
 		return ipdk_err_set(err, -EINVAL, "the program has errors");
-	if (arch && strcmp(arch, "pna")) {
-		p4_error(prog, ((struct p4_loc){ -1, 0, 0 }),
-			 "--arch %s is not supported by the DPDK back end yet (only pna)", arch);
-		return ipdk_err_set(err, -EINVAL, "--arch %s: not supported yet", arch);
-	}
 	prog->ir = ir_lower(prog, arch, name ? name : "program");
 	if (!prog->ir)
 		return ipdk_err_set(err, -EINVAL, "%zu error(s)", prog->n_errors);

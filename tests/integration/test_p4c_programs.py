@@ -25,7 +25,8 @@ def compile_p4(workdir, name):
     out = os.path.join(workdir, name)
     os.makedirs(out, exist_ok=True)
     spec, info, ctx = (os.path.join(out, name + ext) for ext in (".spec", ".p4info.txt", ".json"))
-    r = subprocess.run([P4C, "--arch", "pna", os.path.join(P4SRC, name + ".p4"), "-o", spec,
+    arch = "psa" if name.endswith("_psa") else "pna"
+    r = subprocess.run([P4C, "--arch", arch, os.path.join(P4SRC, name + ".p4"), "-o", spec,
                         "--p4runtime-files", info, "--context", ctx],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, "ipdk-p4c %s failed:\n%s%s" % (name, r.stdout, r.stderr)
@@ -45,11 +46,12 @@ def ipv4_checksum_ok(raw):
     return total == 0xffff
 
 
-# ---- l2_fwd.p4 --------------------------------------------------------------
+# ---- l2_fwd.p4 and l2_fwd_psa.p4 --------------------------------------------
 
-@pytest.fixture
-def l2(hosts, infrap4d, workdir):
-    spec, _, _ = compile_p4(workdir, "l2_fwd")
+@pytest.fixture(params=["l2_fwd", "l2_fwd_psa"])
+def l2(request, hosts, infrap4d, workdir):
+    """l2_fwd.p4 (PNA) and l2_fwd_psa.p4 (PSA) behave the same."""
+    spec, _, _ = compile_p4(workdir, request.param)
     h1, h2, h3 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2"), hosts.add(H3_MAC, "10.0.0.3")
     d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2), link_port("h3", h3)], spec=spec)
     d.ctl("add", "l2_fwd", "match", H2_MAC, "action", "send", "port", 1)

@@ -87,6 +87,8 @@ else fail=$((fail + 1)); echo "FAIL ir written"; fi
 check "unsupported construct" 1 "$P4C" "$DIR/unsupported/multiply.p4"
 grep_err "unsupported says why" "multiply.p4:[0-9]*:[0-9]*: error: multiplication by a value that is not a constant power of two is not supported by the DPDK target because"
 check "bad --arch" 2 "$P4C" --arch v1model --check "$VALID"
+check "--arch psa on a PNA program" 1 "$P4C" --arch psa -o "$TMP/z.spec" "$VALID"
+grep_err "arch mismatch named" "error: --arch psa, but the program instantiates PNA_NIC"
 check "missing file" 2 "$P4C" --check "$TMP/nope.p4"
 check "errors exit 1" 1 "$P4C" --check "$DIR/invalid/bad_field.p4"
 grep_err "error located with caret" "bad_field.p4:[0-9]*:[0-9]*: error: no field 'dstAdr' in header 'ethernet_t'"

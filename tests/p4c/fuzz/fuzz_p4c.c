@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ipdk_p4c_program_free(q);
 		}
 	}
-	if (ipdk_p4c_error_count(p) == 0 && ipdk_p4c_compile(p, "pna", "fuzz", NULL) == 0) {
+	if (ipdk_p4c_error_count(p) == 0 && ipdk_p4c_compile(p, NULL, "fuzz", NULL) == 0) {
 		ipdk_p4c_write_p4info_text(p, devnull);
 		ipdk_p4c_write_p4info_binary(p, devnull);
 		ipdk_p4c_write_bundle(p, devnull);
