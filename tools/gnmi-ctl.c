@@ -10,8 +10,15 @@
  *   gnmi-ctl get "device:virtual-device,name:net_vhost0,tdi-portin-id"
  *   gnmi-ctl del "device:virtual-device,name:net_vhost0"
  *
+ * A VHOST port whose host-name is a VM known to the virtual device table is
+ * also hotplugged into that VM (docs/gnmi.md). "device:host,name:H" names
+ * /virtual-devices/host[name=H], a VM and its QMP socket:
+ *
+ *   gnmi-ctl set "device:host,name:host1,qmp-socket:/run/host1-qmp.sock"
+ *
  * get, del and the subscriptions also take plain gNMI paths
- * ("/interfaces/virtual-interface[name=*]/state/counters"). Values print as
+ * ("/interfaces/virtual-interface[name=*]/state/counters",
+ * "/virtual-devices/virtual-device[name=net_vhost0]"). Values print as
  * "PATH = VALUE" lines, or as one JSON object with --json. Exit status: 0 on
  * success, 1 when the server refused (its message on stderr), 2 for usage.
  */
@@ -61,7 +68,9 @@ static void usage(FILE *f)
 "A gNMI client for infrap4d's ports (IPDK's gnmi-ctl syntax).\n"
 "\n"
 "Commands:\n"
-"  set \"device:virtual-device,name:N,KEY:VALUE,...\"   create a port\n"
+"  set \"device:virtual-device,name:N,KEY:VALUE,...\"   create a port (and hotplug\n"
+"                                   it when host-name is a VM of the device table)\n"
+"  set \"device:host,name:H,qmp-socket:PATH\"           add a VM for hotplug\n"
 "  get \"device:virtual-device[,name:N][,KEY...]\" | PATH   read values\n"
 "  del \"device:virtual-device,name:N\" | PATH            remove a port\n"
 "  cap                                                 server capabilities\n"
@@ -71,6 +80,7 @@ static void usage(FILE *f)
 "Keys: port-type (TAP|LINK|VHOST), device-type, queues, socket-path, host-name,\n"
 "pci-bdf, netdev, mtu, pipeline-name, packet-dir, control-port, mempool-name;\n"
 "read-only: tdi-portin-id, tdi-portout-id, backend, netdev, counters.\n"
+"Host keys: qmp-socket, bus-prefix, slots, timeout-ms; read-only: driver, devices.\n"
 "\n"
 "Options:\n"
 "  -g, --server HOST:PORT   gNMI server (default localhost:9339)\n"
@@ -345,30 +355,39 @@ static int parse_params(const char *text, struct params *ps)
 			"path starting with '/'\n", text);
 		return -1;
 	}
-	if (strcmp(ps->device, "virtual-device")) {
-		fprintf(stderr, "gnmi-ctl: device \"%s\" is unknown (virtual-device)\n",
+	if (strcmp(ps->device, "virtual-device") && strcmp(ps->device, "host")) {
+		fprintf(stderr, "gnmi-ctl: device \"%s\" is unknown (virtual-device or host)\n",
 			ps->device);
 		return -1;
 	}
 	return 0;
 }
 
-static bool state_key(const char *key)
+static bool is_host(const struct params *ps)
 {
+	return !strcmp(ps->device, "host");
+}
+
+static bool state_key(const struct params *ps, const char *key)
+{
+	if (is_host(ps))
+		return !strcmp(key, "driver") || !strcmp(key, "devices");
 	return !strcmp(key, "tdi-portin-id") || !strcmp(key, "tdi-portout-id") ||
 	       !strcmp(key, "backend") || !strcmp(key, "counters");
 }
 
-/* /interfaces/virtual-interface[name=N or *][/config|state/KEY] */
+/* /interfaces/virtual-interface[name=N or *][/config|state/KEY], or for
+ * device:host /virtual-devices/host[name=H or *][/config|state/KEY] */
 static int port_path(const struct params *ps, const char *key, struct ipdk_gnmi_path *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (ipdk_gnmi_path_add(p, "interfaces") || ipdk_gnmi_path_add(p, "virtual-interface") ||
+	if (ipdk_gnmi_path_add(p, is_host(ps) ? "virtual-devices" : "interfaces") ||
+	    ipdk_gnmi_path_add(p, is_host(ps) ? "host" : "virtual-interface") ||
 	    ipdk_gnmi_path_add_key(p, "name", ps->name ? ps->name : "*"))
 		return -1;
 	if (!key)
 		return 0;
-	if (ipdk_gnmi_path_add(p, state_key(key) ? "state" : "config") ||
+	if (ipdk_gnmi_path_add(p, state_key(ps, key) ? "state" : "config") ||
 	    ipdk_gnmi_path_add(p, key)) {
 		fprintf(stderr, "gnmi-ctl: key %s is too long\n", key);
 		return -1;
@@ -551,13 +570,7 @@ static int cmd_set(struct client *c, const char *text)
 		gnmi__update__init(&upd[i]);
 		gnmi__typed_value__init(&tv[i]);
 		/* The path's config/ or state/ is the server's to judge. */
-		memset(&path, 0, sizeof(path));
-		ipdk_gnmi_path_add(&path, "interfaces");
-		ipdk_gnmi_path_add(&path, "virtual-interface");
-		ipdk_gnmi_path_add_key(&path, "name", ps.name);
-		ipdk_gnmi_path_add(&path, state_key(ps.p[i].key) ? "state" : "config");
-		if (ipdk_gnmi_path_add(&path, ps.p[i].key)) {
-			fprintf(stderr, "gnmi-ctl: key %s is too long\n", ps.p[i].key);
+		if (port_path(&ps, ps.p[i].key, &path)) {
 			for (int j = 0; j < i; j++)
 				protobuf_c_message_free_unpacked(&upd[j].path->base, NULL);
 			goto out;

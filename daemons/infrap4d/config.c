@@ -58,6 +58,66 @@ static int load_gnmi(struct infrap4d_cfg *cfg, json_t *o, const char *path, stru
 	return 0;
 }
 
+/* "virtual_devices": { "hosts": [ { "name", "qmp_socket", "bus_prefix", "slots",
+ * "timeout_ms" } ] }: the VMs gNMI's virtual device model hotplugs into. */
+static int load_vdev_host(struct infrap4d_cfg *cfg, json_t *h, const char *path, size_t i,
+			  struct ipdk_err *err)
+{
+	struct infrap4d_vdev_host *vh = &cfg->vdev_hosts[cfg->n_vdev_hosts];
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(h))
+		return ipdk_err_set(err, -EINVAL, "%s: virtual_devices.hosts[%zu] must be an object", path, i);
+	memset(vh, 0, sizeof(*vh));
+	json_object_foreach(h, k, v) {
+		char *dst = !strcmp(k, "name") ? vh->name : !strcmp(k, "qmp_socket") ? vh->qmp_socket :
+			    !strcmp(k, "bus_prefix") ? vh->bus_prefix : NULL;
+		size_t size = dst == vh->name ? sizeof(vh->name) : dst == vh->qmp_socket ?
+			      sizeof(vh->qmp_socket) : sizeof(vh->bus_prefix);
+		unsigned int *num = !strcmp(k, "slots") ? &vh->slots :
+				    !strcmp(k, "timeout_ms") ? &vh->timeout_ms : NULL;
+
+		if (dst && (!json_is_string(v) || json_string_length(v) >= size || !json_string_length(v)))
+			return ipdk_err_set(err, -EINVAL, "%s: virtual_devices.hosts[%zu].%s must be a "
+					    "string of 1 to %zu characters", path, i, k, size - 1);
+		if (dst)
+			snprintf(dst, size, "%s", json_string_value(v));
+		else if (num && json_is_integer(v) && json_integer_value(v) > 0 &&
+			 json_integer_value(v) <= 600000)
+			*num = (unsigned int)json_integer_value(v);
+		else
+			return ipdk_err_set(err, -EINVAL, "%s: virtual_devices.hosts[%zu].%s: unknown key "
+					    "or bad value (known: name, qmp_socket, bus_prefix, slots, "
+					    "timeout_ms)", path, i, k);
+	}
+	if (!vh->name[0] || !vh->qmp_socket[0])
+		return ipdk_err_set(err, -EINVAL, "%s: virtual_devices.hosts[%zu] needs name and "
+				    "qmp_socket", path, i);
+	cfg->n_vdev_hosts++;
+	return 0;
+}
+
+static int load_vdevs(struct infrap4d_cfg *cfg, json_t *o, const char *path, struct ipdk_err *err)
+{
+	json_t *hosts = json_object_get(o, "hosts"), *h;
+	size_t i;
+	int rc;
+
+	if (!json_is_object(o) || json_object_size(o) != 1 || !json_is_array(hosts))
+		return ipdk_err_set(err, -EINVAL, "%s: \"virtual_devices\" must be an object with "
+				    "one key, \"hosts\": an array", path);
+	json_array_foreach(hosts, i, h) {
+		if (cfg->n_vdev_hosts == sizeof(cfg->vdev_hosts) / sizeof(cfg->vdev_hosts[0]))
+			return ipdk_err_set(err, -ENOSPC, "%s: at most %zu virtual device hosts", path,
+					    sizeof(cfg->vdev_hosts) / sizeof(cfg->vdev_hosts[0]));
+		rc = load_vdev_host(cfg, h, path, i, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 int infrap4d_security_parse(const char *s)
 {
 	if (!strcmp(s, "mtls"))
@@ -489,7 +549,7 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		return 0;
 	}
 	return ipdk_err_set(err, -EINVAL,
-			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime, gnmi)",
+			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime, gnmi, virtual_devices)",
 			    path, key);
 }
 
@@ -517,6 +577,8 @@ int infrap4d_cfg_load(struct infrap4d_cfg *cfg, const char *path, struct ipdk_er
 			rc = load_p4rt(cfg, v, path, err);
 		else if (!strcmp(key, "gnmi"))
 			rc = load_gnmi(cfg, v, path, err);
+		else if (!strcmp(key, "virtual_devices"))
+			rc = load_vdevs(cfg, v, path, err);
 		else
 			rc = load_misc(cfg, key, v, path, err);
 		if (rc)

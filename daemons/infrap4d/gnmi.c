@@ -6,6 +6,10 @@
  * every listing takes the dataplane lock, like the control socket and
  * P4Runtime do. The service uses the same TLS settings as P4Runtime
  * (--grpc-security, --grpc-cert-dir).
+ *
+ * A second model serves the virtual device table (/virtual-devices): hosts
+ * (VMs by QMP socket) from the configuration file or set over gNMI, and
+ * virtio-net devices, which are VHOST ports hotplugged into their VM.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +21,8 @@
 
 static struct ipdk_gnmi_server *gnmi_srv;
 static struct ipdk_gnmi_ports *gnmi_ports;
+static struct ipdk_vdev_table *vdev_table;
+static struct ipdk_gnmi_vdevs *gnmi_vdevs;
 
 static int find_port(struct infrap4d_dp *dp, const char *name)
 {
@@ -121,6 +127,28 @@ static const struct ipdk_gnmi_port_ops port_ops = {
 	.pipeline_name = pipeline_name,
 };
 
+/* The virtual device table with the configured hosts, and its model. */
+static int vdevs_start(const struct infrap4d_cfg *cfg, struct ipdk_gnmi_model *model,
+		       struct ipdk_err *err)
+{
+	int rc = ipdk_vdev_table_create(&vdev_table, err);
+
+	for (unsigned int i = 0; !rc && i < cfg->n_vdev_hosts; i++) {
+		const struct infrap4d_vdev_host *h = &cfg->vdev_hosts[i];
+		struct ipdk_vdev_host_cfg hc = {
+			.address = h->qmp_socket,
+			.bus_prefix = h->bus_prefix[0] ? h->bus_prefix : NULL,
+			.n_slots = h->slots,
+			.timeout_ms = h->timeout_ms,
+		};
+
+		rc = ipdk_vdev_host_add(vdev_table, h->name, &hc, err);
+	}
+	if (!rc)
+		rc = ipdk_gnmi_vdevs_create(vdev_table, gnmi_ports, &gnmi_vdevs, model, err);
+	return rc;
+}
+
 int infrap4d_gnmi_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 			struct ipdk_err *err)
 {
@@ -129,7 +157,7 @@ int infrap4d_gnmi_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		.security = (enum ipdk_rpc_security)cfg->grpc_security,
 		.cert_dir = cfg->grpc_cert_dir,
 	};
-	struct ipdk_gnmi_model model;
+	struct ipdk_gnmi_model model, vmodel;
 	struct ipdk_err e;
 	int rc;
 
@@ -142,7 +170,13 @@ int infrap4d_gnmi_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 	if (!rc)
 		rc = ipdk_gnmi_server_add_model(gnmi_srv, &model, &e);
 	if (!rc)
+		rc = vdevs_start(cfg, &vmodel, &e);
+	if (!rc)
+		rc = ipdk_gnmi_server_add_model(gnmi_srv, &vmodel, &e);
+	if (!rc) {
+		ipdk_gnmi_vdevs_set_server(gnmi_vdevs, gnmi_srv);
 		rc = ipdk_gnmi_server_start(gnmi_srv, &e);
+	}
 	if (rc) {
 		infrap4d_gnmi_stop();
 		if (cfg->gnmi_explicit) {
@@ -164,6 +198,14 @@ void infrap4d_gnmi_stop(void)
 {
 	ipdk_gnmi_server_destroy(gnmi_srv);
 	gnmi_srv = NULL;
+	/* Devices stay in their VMs; their ports go with the dataplane. */
+	if (vdev_table && ipdk_vdev_count(vdev_table))
+		IPDK_LOG_WARN("%u virtual devices stay plugged in their VMs without a backend",
+			      ipdk_vdev_count(vdev_table));
+	ipdk_gnmi_vdevs_free(gnmi_vdevs);
+	gnmi_vdevs = NULL;
 	ipdk_gnmi_ports_free(gnmi_ports);
 	gnmi_ports = NULL;
+	ipdk_vdev_table_destroy(vdev_table);
+	vdev_table = NULL;
 }

@@ -45,6 +45,14 @@ struct infrap4d_cfg {
 	bool gnmi_explicit;                 /* asked for: failing to start is fatal */
 	char gnmi_listen[128];              /* default 0.0.0.0:9339 */
 	unsigned int port_slots;            /* pipeline port ids (default 16) */
+	/* virtual device hosts ("virtual_devices": {"hosts": [...]}), served over gNMI */
+	struct infrap4d_vdev_host {
+		char name[48];
+		char qmp_socket[108];
+		char bus_prefix[24];
+		unsigned int slots, timeout_ms;   /* 0: lib/vdev's defaults */
+	} vdev_hosts[16];
+	unsigned int n_vdev_hosts;
 };
 
 #define INFRAP4D_DEFAULT_PORT_SLOTS 16

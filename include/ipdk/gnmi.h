@@ -7,9 +7,11 @@
  * and subscriptions (ONCE, POLL, STREAM with ON_CHANGE and SAMPLE), which
  * compare what the models list over time.
  *
- * The port model (ipdk_gnmi_ports_model) serves /interfaces/virtual-interface
+ * The port model (ipdk_gnmi_ports_create) serves /interfaces/virtual-interface
  * with IPDK's keys over ports the daemon creates and removes through
- * struct ipdk_gnmi_port_ops. See docs/gnmi.md.
+ * struct ipdk_gnmi_port_ops. The virtual device model (ipdk_gnmi_vdevs_create)
+ * serves /virtual-devices over lib/vdev's table; its virtio-net devices are
+ * VHOST ports of the port model hotplugged into a VM. See docs/gnmi.md.
  */
 #ifndef IPDK_GNMI_H
 #define IPDK_GNMI_H
@@ -21,6 +23,7 @@
 #include "ipdk/err.h"
 #include "ipdk/rpc.h"
 #include "ipdk/target_dpdk.h"
+#include "ipdk/vdev.h"
 
 #define IPDK_GNMI_DEFAULT_ADDRESS "0.0.0.0:9339"
 #define IPDK_GNMI_MAX_ELEMS 12
@@ -87,6 +90,15 @@ int ipdk_gnmi_path_add_key(struct ipdk_gnmi_path *path, const char *name,
 /* Returns the value of key name in element i, or NULL. */
 const char *ipdk_gnmi_path_key(const struct ipdk_gnmi_path *path, unsigned int i,
 			       const char *name);
+
+/* Sets err to "PATH: why" with code and returns code. */
+int ipdk_gnmi_path_error(const struct ipdk_gnmi_path *path, struct ipdk_err *err, int code,
+			 const char *why);
+
+/* The name key of the list element path->elem[1] (a model's list), NULL for
+ * "*", no key or a shorter path; other keys or an empty name are errors. */
+int ipdk_gnmi_path_list_name(const struct ipdk_gnmi_path *path, const char **name,
+			     struct ipdk_err *err);
 
 /* Value constructors. */
 void ipdk_gnmi_val_str(struct ipdk_gnmi_val *v, const char *s);
@@ -193,5 +205,37 @@ int ipdk_gnmi_ports_create(const struct ipdk_gnmi_port_ops *ops, void *ctx,
 
 /* Frees the port model (after the server that used it). */
 void ipdk_gnmi_ports_free(struct ipdk_gnmi_ports *pm);
+
+/* Attaches a virtual device table (NULL detaches): VHOST ports whose host-name
+ * is one of its hosts are hotplugged into that host when made and unplugged
+ * before they are removed. */
+void ipdk_gnmi_ports_set_vdevs(struct ipdk_gnmi_ports *pm, struct ipdk_vdev_table *t);
+
+/* Applies Set operations on /interfaces like a Set does (all or none); a VHOST
+ * port it plugs whose name matches one of extra[0..n_extra) is plugged with
+ * that device configuration (mac, physical-id, VF/PF...). */
+int ipdk_gnmi_ports_apply(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_set_op *ops,
+			  size_t n, const struct ipdk_vdev_cfg *extra, size_t n_extra,
+			  struct ipdk_err *err);
+
+/* Stores the pipeline port id of port name in *id; -ENOENT when there is none. */
+int ipdk_gnmi_ports_id(struct ipdk_gnmi_ports *pm, const char *name, uint32_t *id);
+
+/* ---- The virtual device model (/virtual-devices) ---------------------------- */
+
+struct ipdk_gnmi_vdevs;
+
+/* Creates the virtual device model over table t, making its virtio-net devices
+ * through the port model pm (which it attaches to t), and fills *model. */
+int ipdk_gnmi_vdevs_create(struct ipdk_vdev_table *t, struct ipdk_gnmi_ports *pm,
+			   struct ipdk_gnmi_vdevs **out, struct ipdk_gnmi_model *model,
+			   struct ipdk_err *err);
+
+/* Names the server to tell when an entry changes without a successful Set
+ * (an unplug that failed leaves the entry in state unplug-failed). */
+void ipdk_gnmi_vdevs_set_server(struct ipdk_gnmi_vdevs *vm, struct ipdk_gnmi_server *srv);
+
+/* Frees the virtual device model (after the server that used it). */
+void ipdk_gnmi_vdevs_free(struct ipdk_gnmi_vdevs *vm);
 
 #endif

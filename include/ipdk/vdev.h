@@ -94,6 +94,16 @@ struct ipdk_vdev_host_cfg {
 	unsigned int timeout_ms;                  /* per driver step (0: 10000) */
 };
 
+/* A host as reported. */
+struct ipdk_vdev_host_info {
+	char name[IPDK_VDEV_NAME_MAX];
+	char driver[16];                          /* the ops' name, e.g. "qmp" */
+	char address[IPDK_VDEV_PATH_MAX];
+	char bus_prefix[IPDK_VDEV_BUS_MAX];
+	unsigned int n_slots, timeout_ms;
+	unsigned int n_devices;                   /* entries on this host */
+};
+
 /* Creates an empty table. */
 int ipdk_vdev_table_create(struct ipdk_vdev_table **out, struct ipdk_err *err);
 
@@ -107,6 +117,16 @@ int ipdk_vdev_host_add(struct ipdk_vdev_table *t, const char *host_name,
 /* Unbinds a host that no device uses any more. */
 int ipdk_vdev_host_remove(struct ipdk_vdev_table *t, const char *host_name,
 			  struct ipdk_err *err);
+
+/* Copies the host called host_name into *info; -ENOENT when there is none. */
+int ipdk_vdev_host_get(struct ipdk_vdev_table *t, const char *host_name,
+		       struct ipdk_vdev_host_info *info, struct ipdk_err *err);
+
+/* Calls fn for each host in the order they were added (under the table's lock:
+ * fn must not call back into the table); stops at fn's first non-zero value. */
+int ipdk_vdev_host_foreach(struct ipdk_vdev_table *t,
+			   int (*fn)(const struct ipdk_vdev_host_info *info, void *arg),
+			   void *arg);
 
 /* Validates cfg against the table without changing anything. */
 int ipdk_vdev_check(struct ipdk_vdev_table *t, const struct ipdk_vdev_cfg *cfg,

@@ -208,3 +208,28 @@ void ipdk_gnmi_val_print(const struct ipdk_gnmi_val *v, char *buf, size_t size)
 		break;
 	}
 }
+
+int ipdk_gnmi_path_error(const struct ipdk_gnmi_path *path, struct ipdk_err *err, int code,
+			 const char *why)
+{
+	char text[1024];
+
+	ipdk_gnmi_path_print(path, text, sizeof(text));
+	return ipdk_err_set(err, code, "%s: %s", text, why);
+}
+
+int ipdk_gnmi_path_list_name(const struct ipdk_gnmi_path *path, const char **name,
+			     struct ipdk_err *err)
+{
+	*name = NULL;
+	if (path->n < 2)
+		return 0;
+	*name = ipdk_gnmi_path_key(path, 1, "name");
+	if (path->elem[1].n_keys > (*name ? 1u : 0u))
+		return ipdk_gnmi_path_error(path, err, -EINVAL, "the list's only key is name");
+	if (*name && !strcmp(*name, "*"))
+		*name = NULL;
+	if (*name && !(*name)[0])
+		return ipdk_gnmi_path_error(path, err, -EINVAL, "the name is empty");
+	return 0;
+}

@@ -17,6 +17,14 @@
  * port): an update that changes one is refused, a replace re-creates the port.
  * Ports the daemon made from its configuration show keys derived from their
  * configuration.
+ *
+ * With a virtual device table attached (ipdk_gnmi_ports_set_vdevs), a VHOST
+ * port whose host-name is one of the table's hosts is also hotplugged into
+ * that VM as a virtio-net entry of the same name, right after the port is
+ * made, and unplugged before the port goes. The virtual device model
+ * (vdevs.c) makes and removes its virtio-net ports through this same path
+ * (ipdk_gnmi_ports_apply), adding the settings only it has (mac, slot, VF/PF).
+ * A plug that fails is a failed creation: the Set is rolled back.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -29,6 +37,7 @@
 
 #include "ipdk/log.h"
 #include "ipdk/gnmi.h"
+#include "ipdk/vdev.h"
 
 enum key_id {
 	K_PORT_TYPE, K_DEVICE_TYPE, K_QUEUES, K_SOCKET_PATH, K_HOST_NAME, K_PCI_BDF,
@@ -74,6 +83,9 @@ struct ipdk_gnmi_ports {
 	void *ctx;
 	pthread_mutex_t lock;
 	struct rec *recs;                  /* keys of the ports made through gNMI */
+	struct ipdk_vdev_table *vdevs;     /* hosts to hotplug VHOST ports into, or NULL */
+	const struct ipdk_vdev_cfg *extra; /* during ipdk_gnmi_ports_apply(): device settings */
+	size_t n_extra;
 };
 
 enum action { A_KEEP, A_CREATE, A_DELETE, A_RECREATE };
@@ -85,6 +97,11 @@ struct plan {
 	struct ipdk_port_cfg cfg;          /* as it will be (validated for creations) */
 	struct ipdk_port_cfg old_cfg;      /* as it is, to restore on rollback */
 	bool done_delete, done_create;
+	bool plug;                         /* hotplug the new port (vcfg) into its host */
+	struct ipdk_vdev_cfg vcfg;
+	bool had_vdev;                     /* the old port is plugged (saved) */
+	struct ipdk_vdev_info saved;
+	bool done_plug, done_unplug;
 };
 
 struct plans {
@@ -289,15 +306,6 @@ static struct plan *plan_get(struct plans *plans, const char *name, struct ipdk_
 	return p;
 }
 
-static int path_error(const struct ipdk_gnmi_path *path, struct ipdk_err *err, int code,
-		      const char *why)
-{
-	char text[1024];
-
-	ipdk_gnmi_path_print(path, text, sizeof(text));
-	return ipdk_err_set(err, code, "%s: %s", text, why);
-}
-
 /* The port a path names ("*" or no key: every port), or an error for paths
  * outside /interfaces/virtual-interface. */
 static int path_port(const struct ipdk_gnmi_path *path, const char **name,
@@ -305,17 +313,9 @@ static int path_port(const struct ipdk_gnmi_path *path, const char **name,
 {
 	*name = NULL;
 	if (path->n >= 2 && strcmp(path->elem[1].name, "virtual-interface"))
-		return path_error(path, err, -ENOENT, "unknown container (expected "
-				  "/interfaces/virtual-interface[name=N])");
-	if (path->n >= 2)
-		*name = ipdk_gnmi_path_key(path, 1, "name");
-	if (path->n >= 2 && path->elem[1].n_keys > (*name ? 1u : 0u))
-		return path_error(path, err, -EINVAL, "virtual-interface has one key, name");
-	if (*name && !strcmp(*name, "*"))
-		*name = NULL;
-	if (*name && !(*name)[0])
-		return path_error(path, err, -EINVAL, "the port name is empty");
-	return 0;
+		return ipdk_gnmi_path_error(path, err, -ENOENT, "unknown container (expected "
+					    "/interfaces/virtual-interface[name=N])");
+	return ipdk_gnmi_path_list_name(path, name, err);
 }
 
 static int plan_delete(struct plans *plans, const struct ipdk_gnmi_set_op *op,
@@ -327,9 +327,9 @@ static int plan_delete(struct plans *plans, const struct ipdk_gnmi_set_op *op,
 	if (rc)
 		return rc;
 	if (op->path.n > 3 || (op->path.n == 3 && strcmp(op->path.elem[2].name, "config")))
-		return path_error(&op->path, err, -EINVAL, "a single key or state cannot be "
-				  "deleted; delete the port (/interfaces/virtual-interface"
-				  "[name=N])");
+		return ipdk_gnmi_path_error(&op->path, err, -EINVAL, "a single key or state "
+					    "cannot be deleted; delete the port "
+					    "(/interfaces/virtual-interface[name=N])");
 	/* Deleting what does not exist is not an error in gNMI. */
 	for (size_t i = 0; i < plans->n; i++) {
 		struct plan *p = &plans->v[i];
@@ -349,10 +349,11 @@ static int leaf_value(const struct ipdk_gnmi_leaf *l, int k, char *out, size_t s
 	const struct ipdk_gnmi_val *v = &l->val;
 
 	if (v->type == IPDK_GNMI_BOOL)
-		return path_error(&l->path, err, -EINVAL, "a boolean is not a valid value here");
+		return ipdk_gnmi_path_error(&l->path, err, -EINVAL, "a boolean is not a valid "
+					    "value here");
 	if (v->type == IPDK_GNMI_INT)
-		return path_error(&l->path, err, -EINVAL, "a negative number is not a valid "
-				  "value here");
+		return ipdk_gnmi_path_error(&l->path, err, -EINVAL, "a negative number is not "
+					    "a valid value here");
 	if (k >= 0 && keys[k].number && v->type == IPDK_GNMI_STRING) {
 		char *end;
 		unsigned long long u;
@@ -385,8 +386,8 @@ static int plan_leaf(struct plans *plans, const struct ipdk_gnmi_set_op *op,
 	if (rc)
 		return rc;
 	if (!name)
-		return path_error(path, err, -EINVAL, "a port to change must be named "
-				  "(virtual-interface[name=N])");
+		return ipdk_gnmi_path_error(path, err, -EINVAL, "a port to change must be named "
+					    "(virtual-interface[name=N])");
 	leaf = path->elem[path->n - 1].name;
 	if (path->n == 5 && !strcmp(path->elem[3].name, "state"))
 		return ipdk_err_set(err, -EPERM, "port %s: %s is read-only", name, leaf);
@@ -397,8 +398,8 @@ static int plan_leaf(struct plans *plans, const struct ipdk_gnmi_set_op *op,
 	else if (path->n == 4 && !strcmp(path->elem[2].name, "config"))
 		k = strcmp(leaf, "name") ? key_find(leaf) : -1;
 	else
-		return path_error(path, err, -EINVAL, "not a writable leaf (expected "
-				  "/interfaces/virtual-interface[name=N]/config/KEY)");
+		return ipdk_gnmi_path_error(path, err, -EINVAL, "not a writable leaf (expected "
+					    "/interfaces/virtual-interface[name=N]/config/KEY)");
 	if (k < 0 && strcmp(leaf, "name"))
 		return ipdk_err_set(err, -EINVAL, "port %s: unknown key \"%s\" (known: "
 				    KNOWN_KEYS ")", name, leaf);
@@ -658,6 +659,56 @@ static int check_all(struct plans *plans, struct ipdk_err *err)
 	return 0;
 }
 
+/* A VHOST port for a host of the virtual device table is plugged into it:
+ * the device's settings are the port's, plus what ipdk_gnmi_ports_apply()
+ * passed for it. A new entry is checked against the table now; one that
+ * replaces the old port's entry is checked when it is added. */
+static int plan_plug(struct ipdk_gnmi_ports *pm, struct plan *p, struct ipdk_err *err)
+{
+	struct ipdk_vdev_host_info host;
+	struct ipdk_vdev_cfg *v = &p->vcfg;
+	size_t i;
+	int rc;
+
+	p->plug = false;
+	if (!pm->vdevs || p->cfg.type != IPDK_PORT_VHOST ||
+	    ipdk_vdev_host_get(pm->vdevs, p->new.val[K_HOST_NAME], &host, NULL))
+		return 0;
+	for (i = 0; i < pm->n_extra && strcmp(pm->extra[i].name, p->new.name); i++)
+		;
+	if (i < pm->n_extra) {
+		*v = pm->extra[i];
+	} else {
+		ipdk_vdev_cfg_init(v);
+		if (strlen(p->new.name) >= sizeof(v->name))
+			return ipdk_err_set(err, -ENAMETOOLONG, "port %s: a port plugged into host "
+					    "%s has a name of at most %zu characters", p->new.name,
+					    host.name, sizeof(v->name) - 1);
+		snprintf(v->name, sizeof(v->name), "%s", p->new.name);
+		snprintf(v->host_name, sizeof(v->host_name), "%s", host.name);
+	}
+	v->type = IPDK_VDEV_VIRTIO_NET;
+	if (strlen(p->cfg.path) >= sizeof(v->socket_path))
+		return ipdk_err_set(err, -ENAMETOOLONG, "port %s: socket-path longer than %zu "
+				    "characters cannot be plugged into a VM", p->new.name,
+				    sizeof(v->socket_path) - 1);
+	snprintf(v->socket_path, sizeof(v->socket_path), "%s", p->cfg.path);
+	v->queues = p->cfg.queues;
+	p->plug = true;
+	if (p->action == A_RECREATE)
+		return 0;
+	rc = ipdk_vdev_check(pm->vdevs, v, err);
+	if (rc == -EADDRINUSE)
+		rc = err->code = -EEXIST;   /* a socket path in use: ALREADY_EXISTS */
+	return rc;
+}
+
+/* A port that goes away is unplugged first when the table has it. */
+static void plan_unplug(struct ipdk_gnmi_ports *pm, struct plan *p)
+{
+	p->had_vdev = pm->vdevs && !ipdk_vdev_get(pm->vdevs, p->old.name, &p->saved, NULL);
+}
+
 static int finish_plans(struct ipdk_gnmi_ports *pm, struct plans *plans, bool *any,
 			struct ipdk_err *err)
 {
@@ -683,9 +734,13 @@ static int finish_plans(struct ipdk_gnmi_ports *pm, struct plans *plans, bool *a
 		}
 		if (p->action == A_CREATE || p->action == A_RECREATE) {
 			rc = validate(pm, &p->new, &p->cfg, err);
+			if (!rc)
+				rc = plan_plug(pm, p, err);
 			if (rc)
 				return rc;
 		}
+		if (p->action == A_DELETE || p->action == A_RECREATE)
+			plan_unplug(pm, p);
 		if (p->action != A_KEEP)
 			*any = true;
 	}
@@ -730,6 +785,9 @@ static void rollback(struct ipdk_gnmi_ports *pm, struct plans *plans)
 	for (size_t i = 0; i < plans->n; i++) {
 		struct plan *p = &plans->v[i];
 
+		if (p->done_plug &&
+		    ipdk_vdev_remove(pm->vdevs, p->vcfg.name, IPDK_VDEV_FORCE, &err))
+			IPDK_LOG_ERR("gNMI rollback: %s", err.msg);
 		if (p->done_create && pm->ops.remove(pm->ctx, p->new.name, &err))
 			IPDK_LOG_ERR("gNMI rollback: %s", err.msg);
 		if (p->done_create)
@@ -738,14 +796,17 @@ static void rollback(struct ipdk_gnmi_ports *pm, struct plans *plans)
 	for (size_t i = 0; i < plans->n; i++) {
 		struct plan *p = &plans->v[i];
 
-		if (!p->done_delete)
-			continue;
-		if (pm->ops.add(pm->ctx, &p->old_cfg, &id, &err))
+		if (p->done_delete && pm->ops.add(pm->ctx, &p->old_cfg, &id, &err)) {
 			IPDK_LOG_ERR("gNMI rollback: cannot restore port %s: %s", p->old.name,
 				     err.msg);
-		else if (rec_set(pm, &p->old))
+			continue;
+		}
+		if (p->done_delete && rec_set(pm, &p->old))
 			IPDK_LOG_WARN("gNMI rollback: port %s restored without its keys",
 				      p->old.name);
+		if (p->done_unplug && ipdk_vdev_add(pm->vdevs, &p->saved.cfg, &err))
+			IPDK_LOG_ERR("gNMI rollback: cannot plug device %s again: %s",
+				     p->saved.cfg.name, err.msg);
 	}
 }
 
@@ -759,6 +820,14 @@ static int apply(struct ipdk_gnmi_ports *pm, struct plans *plans, struct ipdk_er
 
 		if (p->action != A_DELETE && p->action != A_RECREATE)
 			continue;
+		if (p->had_vdev) {
+			rc = ipdk_vdev_remove(pm->vdevs, p->old.name, 0, err);
+			if (rc)
+				goto fail;
+			p->done_unplug = true;
+			IPDK_LOG_INFO("gNMI: device %s unplugged from %s", p->old.name,
+				      p->saved.cfg.host_name);
+		}
 		rc = pm->ops.remove(pm->ctx, p->old.name, err);
 		if (rc)
 			goto fail;
@@ -782,6 +851,13 @@ static int apply(struct ipdk_gnmi_ports *pm, struct plans *plans, struct ipdk_er
 		}
 		IPDK_LOG_INFO("gNMI: port %s created (%s) with port id %u", p->cfg.name,
 			      ipdk_port_type_name(p->cfg.type), id);
+		if (!p->plug)
+			continue;
+		rc = ipdk_vdev_add(pm->vdevs, &p->vcfg, err);
+		if (rc)
+			goto fail;
+		p->done_plug = true;
+		IPDK_LOG_INFO("gNMI: device %s plugged into %s", p->vcfg.name, p->vcfg.host_name);
 	}
 	for (size_t i = 0; i < plans->n; i++)
 		if (plans->v[i].action == A_DELETE)
@@ -792,16 +868,15 @@ fail:
 	return rc;
 }
 
-static int ports_set(void *ctx, const struct ipdk_gnmi_set_op *ops, size_t n,
-		     struct ipdk_err *err)
+/* A Set's operations on /interfaces; pm->lock held. */
+static int ports_set_locked(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_set_op *ops,
+			    size_t n, struct ipdk_err *err)
 {
-	struct ipdk_gnmi_ports *pm = ctx;
 	struct plans plans = { 0 };
 	struct exist_arg ea = { .pm = pm, .plans = &plans };
 	bool any;
 	int rc = 0;
 
-	pthread_mutex_lock(&pm->lock);
 	pm->ops.list(pm->ctx, plan_existing, &ea);
 	if (ea.rc)
 		rc = ipdk_err_set(err, ea.rc, "out of memory");
@@ -811,9 +886,63 @@ static int ports_set(void *ctx, const struct ipdk_gnmi_set_op *ops, size_t n,
 		rc = finish_plans(pm, &plans, &any, err);
 	if (!rc && any)
 		rc = apply(pm, &plans, err);
-	pthread_mutex_unlock(&pm->lock);
 	free(plans.v);
 	return rc;
+}
+
+static int ports_set(void *ctx, const struct ipdk_gnmi_set_op *ops, size_t n,
+		     struct ipdk_err *err)
+{
+	return ipdk_gnmi_ports_apply(ctx, ops, n, NULL, 0, err);
+}
+
+int ipdk_gnmi_ports_apply(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_set_op *ops,
+			  size_t n, const struct ipdk_vdev_cfg *extra, size_t n_extra,
+			  struct ipdk_err *err)
+{
+	int rc;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->extra = extra;
+	pm->n_extra = n_extra;
+	rc = ports_set_locked(pm, ops, n, err);
+	pm->extra = NULL;
+	pm->n_extra = 0;
+	pthread_mutex_unlock(&pm->lock);
+	return rc;
+}
+
+void ipdk_gnmi_ports_set_vdevs(struct ipdk_gnmi_ports *pm, struct ipdk_vdev_table *t)
+{
+	pthread_mutex_lock(&pm->lock);
+	pm->vdevs = t;
+	pthread_mutex_unlock(&pm->lock);
+}
+
+struct id_arg {
+	const char *name;
+	uint32_t id;
+	bool found;
+};
+
+static int id_one(void *arg, const struct ipdk_gnmi_port_info *info)
+{
+	struct id_arg *a = arg;
+
+	if (strcmp(info->cfg.name, a->name))
+		return 0;
+	a->id = info->id;
+	a->found = true;
+	return 1;
+}
+
+int ipdk_gnmi_ports_id(struct ipdk_gnmi_ports *pm, const char *name, uint32_t *id)
+{
+	struct id_arg a = { .name = name };
+
+	pm->ops.list(pm->ctx, id_one, &a);
+	*id = a.id;
+	return a.found ? 0 : -ENOENT;
 }
 
 /* ---- life cycle ------------------------------------------------------------- */

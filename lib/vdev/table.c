@@ -25,7 +25,9 @@ struct vdev_host {
 	const struct ipdk_vdev_hotplug_ops *ops;
 	void *ctx;
 	char bus_prefix[IPDK_VDEV_BUS_MAX - 8];
+	char address[IPDK_VDEV_PATH_MAX];
 	unsigned int n_slots;
+	unsigned int timeout_ms;
 };
 
 struct vdev_entry {
@@ -141,10 +143,11 @@ int ipdk_vdev_host_add(struct ipdk_vdev_table *t, const char *host_name,
 	}
 	snprintf(h->name, sizeof(h->name), "%s", host_name);
 	snprintf(h->bus_prefix, sizeof(h->bus_prefix), "%s", prefix);
+	snprintf(h->address, sizeof(h->address), "%s", cfg->address ? cfg->address : "");
 	h->ops = ops;
 	h->n_slots = cfg->n_slots ? cfg->n_slots : 32;
-	rc = ops->open(host_name, cfg->address, cfg->timeout_ms ? cfg->timeout_ms : 10000,
-		       &h->ctx, err);
+	h->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : 10000;
+	rc = ops->open(host_name, cfg->address, h->timeout_ms, &h->ctx, err);
 	if (rc) {
 		free(h);
 		goto out;
@@ -181,6 +184,52 @@ int ipdk_vdev_host_remove(struct ipdk_vdev_table *t, const char *host_name,
 	}
 	rc = ipdk_err_set(err, -ENOENT, "host %s: not configured", host_name);
 out:
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+static void host_info(struct ipdk_vdev_table *t, const struct vdev_host *h,
+		      struct ipdk_vdev_host_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->name, sizeof(info->name), "%s", h->name);
+	snprintf(info->driver, sizeof(info->driver), "%s", h->ops->name);
+	snprintf(info->address, sizeof(info->address), "%s", h->address);
+	snprintf(info->bus_prefix, sizeof(info->bus_prefix), "%s", h->bus_prefix);
+	info->n_slots = h->n_slots;
+	info->timeout_ms = h->timeout_ms;
+	for (unsigned int i = 0; i < t->n; i++)
+		info->n_devices += t->entries[i].host == h;
+}
+
+int ipdk_vdev_host_get(struct ipdk_vdev_table *t, const char *host_name,
+		       struct ipdk_vdev_host_info *info, struct ipdk_err *err)
+{
+	struct vdev_host *h;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	h = host_find(t, host_name);
+	if (h)
+		host_info(t, h, info);
+	else
+		rc = ipdk_err_set(err, -ENOENT, "host %s: not configured", host_name);
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+int ipdk_vdev_host_foreach(struct ipdk_vdev_table *t,
+			   int (*fn)(const struct ipdk_vdev_host_info *info, void *arg),
+			   void *arg)
+{
+	struct ipdk_vdev_host_info info;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (unsigned int i = 0; i < t->n_hosts && !rc; i++) {
+		host_info(t, t->hosts[i], &info);
+		rc = fn(&info, arg);
+	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }

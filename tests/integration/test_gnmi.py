@@ -240,7 +240,8 @@ def test_capabilities(gd):
     d, g = gd
     rep = g.caps(pb.CapabilityRequest(), timeout=10)
     assert rep.gNMI_version == "0.7.0"
-    assert [m.name for m in rep.supported_models] == ["ipdk-virtual-interfaces"]
+    assert [m.name for m in rep.supported_models] == ["ipdk-virtual-interfaces",
+                                                     "ipdk-virtual-devices"]
     assert set(rep.supported_encodings) >= {pb.JSON, pb.JSON_IETF, pb.PROTO}
     out = ctl(g, "cap").stdout
     assert "gNMI version: 0.7.0" in out and "ipdk-virtual-interfaces" in out
