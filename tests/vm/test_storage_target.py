@@ -156,7 +156,8 @@ def test_target_restart_during_fio(env):
     th.join(600)
     try:
         assert not th.is_alive(), "fio did not finish"
-        assert "exc" not in result, result.get("exc")
+        assert "exc" not in result, "%s\nguest dmesg:\n%s\ntarget log:\n%s" % (
+            result.get("exc"), g.sh("dmesg | tail -40"), t.log_text()[-3000:])
         j = result["out"]["jobs"][0]
         assert j["error"] == 0, j
         assert j["read"]["io_bytes"] >= 48 << 20
