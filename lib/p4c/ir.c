@@ -2200,6 +2200,7 @@ static struct p4n *ctor_decl(struct p4n *e)
 }
 
 static void lower_globals(struct lw *w, struct p4n *main);
+static bool reads_meta(const struct ir_prog *ir, int m);
 
 /* The parser or control each argument of a package instance names. */
 static bool package_blocks(struct lw *w, struct p4n *inst, struct p4n **blocks, int n)
@@ -2286,7 +2287,9 @@ static void lower_pna(struct lw *w, struct p4n *main)
 	lower_globals(w, main);
 	w->code = &ir->main;
 	mov(w, meta_op(w, ir->m_parser_error), cst(0, 8));
-	mov(w, dent_op(w, dict_find(w, "I.direction")), cst(0, 8));
+	int dir_at = ir->main.n;
+	struct ir_op dir = dent_op(w, dict_find(w, "I.direction"));
+	mov(w, dir, cst(0, 8));
 	mov(w, meta_op(w, ir->m_drop), cst(1, 1));	/* dropped unless send_to_port() */
 	mov(w, meta_op(w, ir->m_output_port), cst(0, 32));
 	lower_parser_block(w, blocks[0]);
@@ -2294,6 +2297,44 @@ static void lower_pna(struct lw *w, struct p4n *main)
 	lower_control(w, blocks[2]);
 	lower_control(w, blocks[3]);
 	emit(w, I_TX, none(), none(), none());
+	if (reads_meta(ir, dir.i)) {
+		/* istd.direction comes per input port from the register
+		 * "direction" (0 NET_TO_HOST, 1 HOST_TO_NET) the control plane sets */
+		int x = new_extern(w, X_REGISTER, "direction", "direction");
+		ir->exts[x].size = 256;
+		ir->exts[x].width = 8;
+		ir->exts[x].index_width = 32;
+		struct ir_insn *in = &ir->main.v[dir_at];
+		in->c = I_REGRD;
+		in->obj = x;
+		in->a = meta_op(w, ir->m_input_port);
+	}
+}
+
+static bool op_is_meta(const struct ir_op *o, int m)
+{
+	return o->k == O_META && o->i == m;
+}
+
+/* Does any instruction read metadata field m? */
+static bool reads_meta(const struct ir_prog *ir, int m)
+{
+	for (int k = -1; k < ir->na; k++) {
+		const struct ir_code_list *c = k < 0 ? &ir->main : &ir->acts[k].code;
+		for (int i = 0; i < c->n; i++) {
+			const struct ir_insn *in = &c->v[i];
+			if (op_is_meta(&in->a, m) || op_is_meta(&in->b, m))
+				return true;
+			for (int j = 0; j < in->nlist; j++)
+				if (op_is_meta(&in->list[j], m))
+					return true;
+		}
+	}
+	for (int t = 0; t < ir->nt; t++)
+		for (int k = 0; k < ir->tables[t].nk; k++)
+			if (op_is_meta(&ir->tables[t].keys[k].f, m))
+				return true;
+	return false;
 }
 
 /* Sets place key (a field of an architecture struct) to v when it exists. */

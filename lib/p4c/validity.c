@@ -125,6 +125,9 @@ static void flow(const struct va *v, const struct ir_code_list *code, const uint
 			}
 			bool falls = in->c != I_JMP && in->c != I_RETURN && in->c != I_EXIT && in->c != I_TX;
 			int succ[2] = { falls ? i + 1 : -1, lbl[i] };
+			/* a header known valid never takes the "invalid" edge */
+			if ((in->c == I_JVALID || in->c == I_JNVALID) && has_bit(row(v, st, i), in->a.h))
+				succ[in->c == I_JVALID ? 0 : 1] = -1;
 			const uint64_t *out[2] = { cur, taken };
 			for (int k = 0; k < 2; k++) {
 				int j = succ[k];
