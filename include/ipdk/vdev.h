@@ -122,7 +122,7 @@ int ipdk_vdev_host_remove(struct ipdk_vdev_table *t, const char *host_name,
 int ipdk_vdev_host_get(struct ipdk_vdev_table *t, const char *host_name,
 		       struct ipdk_vdev_host_info *info, struct ipdk_err *err);
 
-/* Calls fn for each host in the order they were added (under the table's lock:
+/* Calls fn for each host, in no particular order (under the table's lock:
  * fn must not call back into the table); stops at fn's first non-zero value. */
 int ipdk_vdev_host_foreach(struct ipdk_vdev_table *t,
 			   int (*fn)(const struct ipdk_vdev_host_info *info, void *arg),
