@@ -22,7 +22,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 ninja -C "$build" bench/bench_pipeline bench/bench_load bench/bench_tdi daemons/infrap4d/infrap4d \
-	tools/vdev-ctl || exit 1
+	tools/vdev-ctl bench/bench_gnmi_ports tools/infrap4d-ctl || exit 1
 
 inc="$root/$build/bench/dpdk-internal"
 dpdk_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null || pkg-config --modversion libdpdk)
@@ -120,11 +120,13 @@ run tdi-nothread "$build/bench/bench_tdi" -R "${tdi_args[@]}"
 # Hotplug latency into a QEMU guest (tests/vm harness); needs qemu-system-x86.
 if command -v qemu-system-x86_64 >/dev/null; then
 	run hotplug /usr/bin/python3 bench/bench_hotplug.py "$build"
+	# Ports over gNMI against library calls, hotplug through gNMI's /virtual-devices.
+	run gnmi /usr/bin/python3 bench/bench_gnmi.py "$build"
 else
 	echo "bench: qemu-system-x86_64 not found: hotplug latency skipped" | tee -a "$out"
 fi
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl|^gNMI |/ library|gNMI / raw QMP' "$out"
 exit $rc
