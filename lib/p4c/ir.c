@@ -70,6 +70,8 @@ struct lw {
 	int depth;
 	struct p4_loc loc;	/* statement being lowered: instructions carry it */
 	int at_call;		/* > 0: inlining an architecture action, keep the caller's loc */
+	struct ir_op ret_val;	/* where `return e` of an inlined function puts e */
+	int inlining;		/* depth of inlined actions and functions */
 };
 
 #define fmt(w, ...) p4_afmt((w)->a, __VA_ARGS__)
@@ -728,7 +730,20 @@ static struct ir_op lower_expr_inner(struct lw *w, struct p4n *e, int want)
 				return binop(w, I_SHL, a, cst(__builtin_ctzll(b.v), 8), width);
 			if (a.k == O_CONST && a.v && !(a.v & (a.v - 1)))
 				return binop(w, I_SHL, b, cst(__builtin_ctzll(a.v), 8), width);
-			unsupported(w, e->loc, "multiplication by a value that is not a constant power of two",
+			if (a.k == O_CONST || b.k == O_CONST) {
+				/* by a constant: the sum of shifted copies, one per set bit */
+				struct ir_op x = a.k == O_CONST ? b : a;
+				uint64_t c = (a.k == O_CONST ? a.v : b.v) & mask_bits(width);
+				struct ir_op t = tmp(w, width);
+				mov(w, t, cst(0, width));
+				for (int k = 0; k < 64 && c >> k; k++)
+					if (c >> k & 1) {
+						struct ir_op sh = k ? binop(w, I_SHL, x, cst(k, 8), width) : into(w, x, width);
+						emit(w, I_ADD, t, t, sh);
+					}
+				return t;
+			}
+			unsupported(w, e->loc, "multiplication of two values that are not constants",
 				    "SWX has no multiply instruction");
 			return a;
 		case P_SLASH: case P_PERCENT:
@@ -1110,7 +1125,7 @@ static struct p4n *arg(struct p4n *call, int i)
 }
 
 static int find_action_by_name(struct lw *w, const char *name);
-static void inline_action(struct lw *w, struct p4n *act, struct p4n *call);
+static void inline_action(struct lw *w, struct p4n *act, struct p4n *call, struct ir_op ret);
 
 static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 {
@@ -1123,8 +1138,14 @@ static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 		const char *n = callee->decl->name;
 		struct p4n *d = callee->decl;
 		if (d->kind == N_ACTION) {
-			inline_action(w, d, e);
+			inline_action(w, d, e, none());
 			return none();
+		}
+		if (d->kind == N_FUNCTION && d->b) {
+			/* functions are inlined like actions; `return e` sets the result */
+			struct ir_op r = width > 0 ? tmp(w, width) : none();
+			inline_action(w, d, e, r);
+			return r.k == O_NONE ? cst(0, 8) : r;
 		}
 		if (!strcmp(n, "send_to_port")) {
 			struct ir_op p = lower_expr(w, arg(e, 0), 32);
@@ -1186,7 +1207,7 @@ static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 			return t;
 		}
 		unsupported(w, e->loc, fmt(w, "calling '%s'", n),
-			    d->kind == N_FUNCTION ? "functions are not inlined yet" :
+			    d->kind == N_FUNCTION ? "the function has no body" :
 			    "the target has no such operation");
 		return cst(0, width > 0 ? width : 8);
 	}
@@ -1370,9 +1391,16 @@ static void lower_block(struct lw *w, struct p4n *b)
 		lower_stmt(w, b->kids.v[i]);
 }
 
-static void inline_action(struct lw *w, struct p4n *act, struct p4n *call)
+static void inline_action(struct lw *w, struct p4n *act, struct p4n *call, struct ir_op ret)
 {
 	int nb = w->nb, saved_ret = w->ret_label, end = new_label(w);
+	struct ir_op saved_val = w->ret_val;
+
+	if (w->inlining > 32) {
+		unsupported(w, call->loc, fmt(w, "calling '%s' this deeply", act->name),
+			    "inlined calls nest at most 32 levels (P4 has no recursion)");
+		return;
+	}
 
 	for (int i = 0; i < act->kids.n; i++) {
 		struct p4n *prm = act->kids.v[i], *a = arg(call, i);
@@ -1398,14 +1426,18 @@ static void inline_action(struct lw *w, struct p4n *act, struct p4n *call)
 	/* diagnostics in actions the architecture declares (PSA's send_to_port)
 	 * point at the call */
 	bool arch_action = false;
-	for (int i = 0; i < w->p->root->kids.n && !arch_action; i++)
+	for (int i = 0; i < w->p->root->kids.n && !arch_action && act->kind == N_ACTION; i++)
 		arch_action = w->p->root->kids.v[i] == act;
 	w->at_call += arch_action;
 	w->ret_label = end;
+	w->ret_val = ret;
+	w->inlining++;
 	lower_block(w, act->b);
+	w->inlining--;
 	label(w, end);
 	w->at_call -= arch_action;
 	w->ret_label = saved_ret;
+	w->ret_val = saved_val;
 	w->nb = nb;
 }
 
@@ -1859,6 +1891,9 @@ static void lower_stmt_at(struct lw *w, struct p4n *s)
 		}
 		break;
 	case S_RETURN:
+		if (s->a && w->ret_val.k != O_NONE)
+			mov(w, w->ret_val, is_bool_expr(s->a) ? materialize_bool(w, s->a) :
+			    lower_expr(w, s->a, w->ret_val.width));
 		if (w->act && w->ret_label < 0)
 			emit(w, I_RETURN, none(), none(), none());
 		else

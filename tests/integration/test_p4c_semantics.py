@@ -2,7 +2,8 @@
 tests/p4c/programs/arith.p4 is compiled by ipdk-p4c, run in infrap4d, and
 for every pair of signed 8-bit values in a sample the frame that comes out
 must carry the results P4 defines (signed order, arithmetic shift, sign
-extension, slices of sub-byte fields)."""
+extension, slices of sub-byte fields, multiplication by a constant, an inlined
+function)."""
 import os
 import struct
 import subprocess
@@ -32,22 +33,24 @@ def test_signed_order_shift_and_casts(hosts, infrap4d, workdir):
     cases = [(a, b) for a in VALUES for b in VALUES[::3]]
     frames = []
     for i, (a, b) in enumerate(cases):
-        body = struct.pack("!bb6xhB", a, b, 0, 0) + b"case-%03d" % i + b"x" * 30
+        body = struct.pack("!bb6xhBBB", a, b, 0, 0, 0, 0) + b"case-%03d" % i + b"x" * 30
         frames.append(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b5) / body)
     h1.send(frames)
     got = {}
     for f in frames_to(sn, b"case-", timeout=5.0, count=len(cases)):
         raw = bytes(f)[14:]
-        i = int(raw[16:19])
+        i = int(raw[18:21])
         got[i] = raw
     sn.close()
     assert len(got) == len(cases), "frames lost: %d of %d" % (len(got), len(cases))
     for i, (a, b) in enumerate(cases):
         r = got[i]
-        fa, fb, lt, le, gt, ge, ltm5, shr3, wide, nib = struct.unpack("!bbBBBBBbhB", r[:11])
+        fa, fb, lt, le, gt, ge, ltm5, shr3, wide, nib, mul10, umax = struct.unpack("!bbBBBBBbhBBB", r[:13])
         assert (fa, fb) == (a, b)
-        assert (lt, le, gt, ge) == (a < b, a <= b, a > b, a >= b), (a, b, r[:11].hex())
+        assert (lt, le, gt, ge) == (a < b, a <= b, a > b, a >= b), (a, b, r[:13].hex())
         assert ltm5 == (a < -5), (a, ltm5)
         assert shr3 == a >> 3, (a, shr3)
         assert wide == a, (a, wide)
         assert nib >> 4 == (a & 0xff) >> 4 and nib & 15 == b & 15, (a, b, nib)
+        assert mul10 == (a & 0xff) * 10 & 0xff, (a, mul10)
+        assert umax == max(a & 0xff, b & 0xff), (a, b, umax)

@@ -85,7 +85,7 @@ check "--dump-ir" 0 "$P4C" --dump-ir -o "$TMP/ir.txt" "$VALID"
 if grep -q "^pipeline {" "$TMP/ir.txt"; then pass=$((pass + 1)); echo "ok   ir written";
 else fail=$((fail + 1)); echo "FAIL ir written"; fi
 check "unsupported construct" 1 "$P4C" "$DIR/unsupported/multiply.p4"
-grep_err "unsupported says why" "multiply.p4:[0-9]*:[0-9]*: error: multiplication by a value that is not a constant power of two is not supported by the DPDK target because"
+grep_err "unsupported says why" "multiply.p4:[0-9]*:[0-9]*: error: multiplication of two values that are not constants is not supported by the DPDK target because"
 check "bad --arch" 2 "$P4C" --arch v1model --check "$VALID"
 check "--arch psa on a PNA program" 1 "$P4C" --arch psa -o "$TMP/z.spec" "$VALID"
 grep_err "arch mismatch named" "error: --arch psa, but the program instantiates PNA_NIC"

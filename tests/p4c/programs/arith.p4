@@ -1,8 +1,9 @@
 /*
  * arith.p4: a test program for operations whose lowering on SWX is not one
  * instruction: signed comparisons (int<8> ordered by value, not by bits),
- * arithmetic shift right of a signed value, sign-extending casts, and
- * sub-byte fields. A frame with ether_type 0x88b5 carries an arith_t header;
+ * arithmetic shift right of a signed value, sign-extending casts, sub-byte
+ * fields, multiplication by a constant (shifts and adds) and an inlined
+ * function with several returns. A frame with ether_type 0x88b5 carries an arith_t header;
  * the pipeline fills its result fields and sends the frame to port 1.
  * Anything else is dropped.
  */
@@ -27,6 +28,8 @@ header arith_t {
     int<16> wide;    /* (int<16>)a */
     bit<4>  nib_hi;  /* a[7:4] */
     bit<4>  nib_lo;  /* b[3:0] */
+    bit<8>  mul10;   /* (bit<8>)a * 10 */
+    bit<8>  umax;    /* max8((bit<8>)a, (bit<8>)b): unsigned */
 }
 
 struct headers_t {
@@ -35,6 +38,13 @@ struct headers_t {
 }
 
 struct metadata_t { }
+
+bit<8> max8(in bit<8> x, in bit<8> y) {
+    if (x > y) {
+        return x;
+    }
+    return y;
+}
 
 parser MainParserImpl(packet_in pkt, out headers_t hdr, inout metadata_t meta,
                       in pna_main_parser_input_metadata_t istd) {
@@ -71,6 +81,8 @@ control MainControlImpl(inout headers_t hdr, inout metadata_t meta,
             hdr.ar.wide = (int<16>)hdr.ar.a;
             hdr.ar.nib_hi = ((bit<8>)hdr.ar.a)[7:4];
             hdr.ar.nib_lo = ((bit<8>)hdr.ar.b)[3:0];
+            hdr.ar.mul10 = (bit<8>)hdr.ar.a * 10;
+            hdr.ar.umax = max8((bit<8>)hdr.ar.a, (bit<8>)hdr.ar.b);
             send_to_port((PortId_t)1);
         }
     }
