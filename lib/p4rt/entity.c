@@ -519,6 +519,98 @@ static int table_entry_check(const struct p4_model *m, const P4__V1__TableEntry 
 	return 0;
 }
 
+/* Undoes the first n sub-entry writes of a range entry (inside the batch). */
+static void subs_undo(struct tdi_dev *tdi, int type, struct tdi_entry *subs, uint32_t n,
+		      const struct tdi_entry *old)
+{
+	struct ipdk_err ignore;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (type == P4__V1__UPDATE__TYPE__INSERT) {
+			tdi_entry_delete(tdi, &subs[i], &ignore);
+		} else {
+			subs[i].action_id = old->action_id;
+			memcpy(subs[i].params, old->params, sizeof(subs[i].params));
+			if (type == P4__V1__UPDATE__TYPE__MODIFY)
+				tdi_entry_modify(tdi, &subs[i], &ignore);
+			else
+				tdi_entry_add(tdi, &subs[i], &ignore);
+		}
+	}
+}
+
+/* A table entry of a table whose range fields are expanded (batch.c): every
+ * value/mask entry of the key changes, or none does. */
+static int range_write(struct p4_model *m, const struct p4m_table *t, struct tdi_dev *tdi,
+		       int type, const P4__V1__TableEntry *te, struct ipdk_err *err)
+{
+	struct tdi_entry *key = calloc(3, sizeof(*key)), *act = key + 1, *old = key + 2;
+	struct tdi_entry *subs = NULL;
+	uint32_t n = 0, i;
+	bool present;
+	int rc;
+
+	if (!key)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	key->table_id = t->tdi_id;
+	rc = key_in(t, te, key, err);
+	if (rc)
+		goto out;
+	present = p4_range_present(t, key);
+	if (type == P4__V1__UPDATE__TYPE__INSERT && present) {
+		rc = ipdk_err_set(err, -EEXIST, "table %s: an entry with this key exists", t->name);
+		goto out;
+	}
+	if (type != P4__V1__UPDATE__TYPE__INSERT && !present) {
+		rc = ipdk_err_set(err, -ENOENT, "table %s: no entry with this key", t->name);
+		goto out;
+	}
+	if (type != P4__V1__UPDATE__TYPE__DELETE) {
+		rc = table_action_in(m, t, te->action, false, act, err);
+		if (rc)
+			goto out;
+	}
+	rc = p4_range_expand(t, key, &subs, &n, err);
+	if (rc)
+		goto out;
+	if (type != P4__V1__UPDATE__TYPE__INSERT) {
+		*old = subs[0];
+		rc = tdi_entry_get(tdi, old, err);
+		if (rc)
+			goto out;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		subs[i].action_id = act->action_id;
+		memcpy(subs[i].params, act->params, sizeof(subs[i].params));
+		if (type == P4__V1__UPDATE__TYPE__INSERT)
+			rc = tdi_entry_add(tdi, &subs[i], err);
+		else if (type == P4__V1__UPDATE__TYPE__MODIFY)
+			rc = tdi_entry_modify(tdi, &subs[i], err);
+		else
+			rc = tdi_entry_delete(tdi, &subs[i], err);
+	}
+	if (rc) {
+		subs_undo(tdi, type, subs, i - 1, old);
+		if (rc == -EEXIST)
+			ipdk_err_set(err, -ENOTSUP,
+				     "table %s: value/mask entry %u of the ranges is also one of another entry of the same priority (the target has no range match)",
+				     t->name, i);
+		goto out;
+	}
+	if (type == P4__V1__UPDATE__TYPE__INSERT)
+		rc = p4_range_add(m, t, key);
+	else if (type == P4__V1__UPDATE__TYPE__DELETE)
+		p4_range_del(m, t, key);
+	if (rc) {
+		subs_undo(tdi, type, subs, n, old);
+		rc = ipdk_err_set(err, -ENOMEM, "out of memory");
+	}
+out:
+	free(subs);
+	free(key);
+	return rc;
+}
+
 static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		       const P4__V1__TableEntry *te, struct ipdk_err *err)
 {
@@ -539,6 +631,8 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		return ipdk_err_set(err, -EINVAL, "table %s: has no direct counter", t->name);
 	if (te->is_default_action)
 		return default_write(m, t, tdi, type, te, err);
+	if (t->ranges)
+		return range_write(m, t, tdi, type, te, err);
 	e = calloc(2, sizeof(*e));
 	if (!e)
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
@@ -586,22 +680,6 @@ out:
 
 /* ---- action profile members and groups -------------------------------- */
 
-static int grow(void **arr, uint32_t *cap, uint32_t n, size_t elem)
-{
-	void *p;
-	uint32_t c;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	p = realloc(*arr, c * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = c;
-	return 0;
-}
-
 static int member_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 			const P4__V1__ActionProfileMember *am, struct ipdk_err *err)
 {
@@ -646,7 +724,7 @@ static int member_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 			if (rc)
 				return rc;
 		}
-		if (grow((void **)&pr->members, &pr->cap_members, pr->n_members, sizeof(*mb)))
+		if (p4_grow((void **)&pr->members, &pr->cap_members, pr->n_members, sizeof(*mb)))
 			return ipdk_err_set(err, -ENOMEM, "out of memory");
 		mb = &pr->members[pr->n_members++];
 		memset(mb, 0, sizeof(*mb));
@@ -790,7 +868,9 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		if (g)
 			return ipdk_err_set(err, -EEXIST, "action profile %s: group %u exists", pr->name,
 					    ag->group_id);
-		for (idx = 0; idx < sel->n_groups_max && group_by_idx(pr, idx); idx++)
+		/* selector group 0 stays empty: it is what a table's default
+		 * action (group id 0) and a miss select */
+		for (idx = 1; idx < sel->n_groups_max && group_by_idx(pr, idx); idx++)
 			;
 		if (idx == sel->n_groups_max)
 			return ipdk_err_set(err, -ENOSPC, "action profile %s: full (%u groups)", pr->name,
@@ -798,7 +878,7 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		rc = tdi_selector_group_add(tdi, (uint32_t)pr->selector, idx, err);
 		if (rc)
 			return rc;
-		if (grow((void **)&pr->groups, &pr->cap_groups, pr->n_groups, sizeof(*g)))
+		if (p4_grow((void **)&pr->groups, &pr->cap_groups, pr->n_groups, sizeof(*g)))
 			return ipdk_err_set(err, -ENOMEM, "out of memory");
 		g = &pr->groups[pr->n_groups++];
 		memset(g, 0, sizeof(*g));
@@ -850,47 +930,51 @@ static int index_check(const struct p4m_cell_obj *c, const P4__V1__Index *ix, co
 	return 0;
 }
 
-static int counter_data_write(struct tdi_dev *tdi, const struct p4m_cell_obj *c, uint64_t index,
-			      const struct tdi_entry *e, const P4__V1__CounterData *d,
+/* Queues a counter reset (the only counter write the target has). */
+static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			      uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
 			      struct ipdk_err *err)
 {
+	struct p4_cell_op op = { .kind = P4_OP_COUNTER_RESET, .c = (struct p4m_cell_obj *)c,
+				 .index = index };
+
+	(void)tdi;
 	if (d && (d->byte_count || d->packet_count))
 		return ipdk_err_set(err, -ENOTSUP,
 				    "counter %s: the target can only reset counters (write 0)", c->name);
-	return tdi_counter_reset(tdi, c->tdi_id, index, e, err);
+	if (e) {
+		op.direct = true;
+		op.entry = *e;
+	}
+	return p4_batch_defer(m, &op, err);
 }
 
-static int meter_cfg_write(struct tdi_dev *tdi, struct p4m_cell_obj *c, uint64_t index,
+/* Queues a meter config (or a reset when mc is NULL). */
+static int meter_cfg_write(struct p4_model *m, struct p4m_cell_obj *c, uint64_t index,
 			   const struct tdi_entry *e, const P4__V1__MeterConfig *mc,
 			   struct ipdk_err *err)
 {
-	int rc;
+	struct p4_cell_op op = { .kind = mc ? P4_OP_METER_SET : P4_OP_METER_RESET, .c = c,
+				 .index = index };
 
-	if (!mc) {
-		rc = tdi_meter_reset(tdi, c->tdi_id, index, e, err);
-		if (!rc && c->meter_cfg)
-			memset(c->meter_cfg[index], 0, sizeof(c->meter_cfg[index]));
-		return rc;
-	}
-	if (mc->cir < 0 || mc->cburst < 0 || mc->pir < 0 || mc->pburst < 0)
+	if (mc && (mc->cir < 0 || mc->cburst < 0 || mc->pir < 0 || mc->pburst < 0))
 		return ipdk_err_set(err, -EINVAL, "meter %s: negative rate or burst", c->name);
-	rc = tdi_meter_set(tdi, c->tdi_id, index, e, (uint64_t)mc->cir, (uint64_t)mc->cburst,
-			   (uint64_t)mc->pir, (uint64_t)mc->pburst, err);
-	if (rc || c->direct)
-		return rc;
-	if (!c->meter_cfg)
-		c->meter_cfg = calloc(c->size + 1, sizeof(*c->meter_cfg));
-	if (c->meter_cfg) {
-		c->meter_cfg[index][0] = mc->cir;
-		c->meter_cfg[index][1] = mc->cburst;
-		c->meter_cfg[index][2] = mc->pir;
-		c->meter_cfg[index][3] = mc->pburst;
+	if (mc) {
+		op.v[0] = (uint64_t)mc->cir;
+		op.v[1] = (uint64_t)mc->cburst;
+		op.v[2] = (uint64_t)mc->pir;
+		op.v[3] = (uint64_t)mc->pburst;
 	}
-	return 0;
+	if (e) {
+		op.direct = true;
+		op.entry = *e;
+	}
+	return p4_batch_defer(m, &op, err);
 }
 
 /* The TDI entry (key only) a direct resource's table entry names. */
-static int direct_key(const struct p4_model *m, const P4__V1__TableEntry *te, uint32_t want_id,
+static int direct_key(const struct p4_model *m, struct tdi_dev *tdi, const P4__V1__TableEntry *te,
+		      uint32_t want_id,
 		      const char *what, const struct p4m_table **tp, struct tdi_entry *e,
 		      struct ipdk_err *err)
 {
@@ -903,9 +987,25 @@ static int direct_key(const struct p4_model *m, const P4__V1__TableEntry *te, ui
 		return rc;
 	if (!want_id)
 		return ipdk_err_set(err, -EINVAL, "table %s: has no %s", (*tp)->name, what);
+	if ((*tp)->ranges)
+		return ipdk_err_set(err, -ENOTSUP, "table %s: %s of a table with expanded ranges",
+				    (*tp)->name, what);
 	memset(e, 0, sizeof(*e));
 	e->table_id = (*tp)->tdi_id;
-	return key_in(*tp, te, e, err);
+	rc = key_in(*tp, te, e, err);
+	if (!rc) {
+		/* the entry must exist now (or be inserted earlier in this batch) */
+		struct tdi_entry *probe = malloc(sizeof(*probe));
+
+		if (!probe)
+			return ipdk_err_set(err, -ENOMEM, "out of memory");
+		*probe = *e;
+		rc = tdi_entry_get(tdi, probe, err);
+		free(probe);
+		if (rc == -ENOENT)
+			ipdk_err_set(err, -ENOENT, "table %s: no entry with this key", (*tp)->name);
+	}
+	return rc;
 }
 
 static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P4__V1__Entity *en,
@@ -926,19 +1026,19 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 		if (!c || c->direct)
 			return ipdk_err_set(err, -EINVAL, "unknown counter id 0x%08x", ce->counter_id);
 		rc = index_check(c, ce->index, "counter", &index, err);
-		return rc ? rc : counter_data_write(tdi, c, index, NULL, ce->data, err);
+		return rc ? rc : counter_data_write(m, tdi, c, index, NULL, ce->data, err);
 	}
 	case P4__V1__ENTITY__ENTITY_DIRECT_COUNTER_ENTRY: {
 		const P4__V1__DirectCounterEntry *de = en->direct_counter_entry;
 		const struct p4m_cell_obj *c;
 
-		rc = direct_key(m, de->table_entry, 1, "direct counter", &t, &e, err);
+		rc = direct_key(m, tdi, de->table_entry, 1, "direct counter", &t, &e, err);
 		if (rc)
 			return rc;
 		c = p4m_cell(m->counters, m->n_counters, t->direct_counter_id);
 		if (!c)
 			return ipdk_err_set(err, -EINVAL, "table %s: has no direct counter", t->name);
-		return counter_data_write(tdi, c, 0, &e, de->data, err);
+		return counter_data_write(m, tdi, c, 0, &e, de->data, err);
 	}
 	case P4__V1__ENTITY__ENTITY_METER_ENTRY: {
 		const P4__V1__MeterEntry *me = en->meter_entry;
@@ -948,19 +1048,19 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 		if (!c || c->direct)
 			return ipdk_err_set(err, -EINVAL, "unknown meter id 0x%08x", me->meter_id);
 		rc = index_check(c, me->index, "meter", &index, err);
-		return rc ? rc : meter_cfg_write(tdi, c, index, NULL, me->config, err);
+		return rc ? rc : meter_cfg_write(m, c, index, NULL, me->config, err);
 	}
 	case P4__V1__ENTITY__ENTITY_DIRECT_METER_ENTRY: {
 		const P4__V1__DirectMeterEntry *de = en->direct_meter_entry;
 		struct p4m_cell_obj *c;
 
-		rc = direct_key(m, de->table_entry, 1, "direct meter", &t, &e, err);
+		rc = direct_key(m, tdi, de->table_entry, 1, "direct meter", &t, &e, err);
 		if (rc)
 			return rc;
 		c = (struct p4m_cell_obj *)p4m_cell(m->meters, m->n_meters, t->direct_meter_id);
 		if (!c)
 			return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
-		return meter_cfg_write(tdi, c, 0, &e, de->config, err);
+		return meter_cfg_write(m, c, 0, &e, de->config, err);
 	}
 	case P4__V1__ENTITY__ENTITY_REGISTER_ENTRY: {
 		const P4__V1__RegisterEntry *re = en->register_entry;
@@ -981,7 +1081,12 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 			return rc;
 		for (int i = 8; i < TDI_VALUE_BYTES; i++)
 			x = x << 8 | v[i];
-		return tdi_register_write(tdi, c->tdi_id, index, x, err);
+		{
+			struct p4_cell_op op = { .kind = P4_OP_REGISTER, .c = (struct p4m_cell_obj *)c,
+						 .index = index, .v = { x } };
+
+			return p4_batch_defer(m, &op, err);
+		}
 	}
 	default:
 		return ipdk_err_set(err, -EINVAL, "not a counter, meter or register");
@@ -1189,7 +1294,7 @@ static void direct_counter_out(struct table_read *r, const struct tdi_entry *e)
 	uint64_t pk = 0, by = 0;
 	struct ipdk_err ignore;
 
-	if (!r->want || !r->want->counter_data || !r->t->direct_counter_id)
+	if (!r->want || !r->want->counter_data || !r->t->direct_counter_id || r->t->ranges)
 		return;
 	c = p4m_cell(r->m->counters, r->m->n_counters, r->t->direct_counter_id);
 	if (!c || tdi_counter_read(r->tdi, c->tdi_id, 0, e, &pk, &by, &ignore))
@@ -1210,6 +1315,29 @@ static int table_read_one(const struct tdi_entry *e, void *arg)
 	r->o->en.entity_case = P4__V1__ENTITY__ENTITY_TABLE_ENTRY;
 	r->o->en.table_entry = &r->o->te;
 	return r->emit(&r->o->en, r->arg);
+}
+
+/* A stored P4Runtime key of a range table, with the action of its first
+ * value/mask entry. */
+static int range_read_one(const struct tdi_entry *key, void *arg)
+{
+	struct table_read *r = arg;
+	struct tdi_entry *subs = NULL, *e = malloc(sizeof(*e));
+	struct ipdk_err err;
+	uint32_t n;
+	int rc = -ENOMEM;
+
+	if (e && !p4_range_expand(r->t, key, &subs, &n, &err) && !tdi_entry_get(r->tdi, subs, &err)) {
+		*e = *key;
+		e->action_id = subs->action_id;
+		memcpy(e->params, subs->params, sizeof(e->params));
+		rc = table_read_one(e, r);
+	} else if (e) {
+		rc = 0;         /* not in the target (cannot happen): nothing to show */
+	}
+	free(subs);
+	free(e);
+	return rc;
 }
 
 static int table_read(struct table_read *r, struct ipdk_err *err)
@@ -1234,11 +1362,15 @@ static int table_read(struct table_read *r, struct ipdk_err *err)
 		rc = key_in(r->t, want, &e, err);
 		if (rc)
 			return rc;
+		if (r->t->ranges)
+			return p4_range_present(r->t, &e) ? range_read_one(&e, r) : 0;
 		rc = tdi_entry_get(r->tdi, &e, err);
 		if (rc == -ENOENT)
 			return 0;       /* a read of an absent entry returns nothing */
 		return rc ? rc : table_read_one(&e, r);
 	}
+	if (r->t->ranges)
+		return p4_range_iterate(r->t, range_read_one, r);
 	return tdi_entry_iterate(r->tdi, r->t->tdi_id, table_read_one, r);
 }
 
@@ -1418,7 +1550,7 @@ static int direct_read(const struct p4_model *m, struct tdi_dev *tdi, const P4__
 	for (uint32_t i = 0; i < m->n_tables; i++) {
 		const struct p4m_table *t = &m->tables[i];
 
-		if (!(meter ? t->direct_meter_id : t->direct_counter_id))
+		if (!(meter ? t->direct_meter_id : t->direct_counter_id) || t->ranges)
 			continue;
 		if (te && te->table_id && te->table_id != t->id)
 			continue;

@@ -79,8 +79,10 @@ void p4_model_free(struct p4_model *m)
 	if (!m)
 		return;
 	p4_model_profiles_reset(m);
-	for (uint32_t i = 0; i < m->n_tables; i++)
+	for (uint32_t i = 0; i < m->n_tables; i++) {
 		free(m->tables[i].action_ids);
+		p4_ranges_free(&m->tables[i]);
+	}
 	free(m->tables);
 	free(m->actions);
 	free(m->profiles);
@@ -622,6 +624,7 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 	const char *target = ctx_target(ctab, name);
 	const struct tdi_table_info *tt = tdi_table_find(tdi, target);
 	struct p4m_table *t = &m->tables[m->n_tables];
+	int rc;
 
 	if (!tt || tt->kind == TDI_TABLE_SELECTOR)
 		return ipdk_err_set(err, -EINVAL, "P4Info table %s: no match table \"%s\" in the spec",
@@ -645,8 +648,11 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 		t->fields[f].bits = mf->bitwidth > 0 ? (uint32_t)mf->bitwidth : tt->keys[f].n_bits;
 		t->fields[f].match = match_kind(mf->match_type);
 		t->fields[f].tdi_idx = f;
-		/* an optional match is a ternary one with a full mask or none */
-		if ((t->fields[f].match != tt->keys[f].match &&
+		/* an optional match is a ternary one with a full mask or none; a
+		 * range on a ternary key is installed as value/mask entries */
+		t->fields[f].expand = t->fields[f].match == TDI_MATCH_RANGE &&
+				      tt->keys[f].match == TDI_MATCH_TERNARY;
+		if ((t->fields[f].match != tt->keys[f].match && !t->fields[f].expand &&
 		     !(t->fields[f].match == TDI_MATCH_OPTIONAL && tt->keys[f].match == TDI_MATCH_TERNARY)) ||
 		    t->fields[f].bits > tt->keys[f].n_bits)
 			return ipdk_err_set(err, -EINVAL,
@@ -654,6 +660,11 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 					    name, mf->name, f + 1, tt->name);
 	}
 	set_priority_flag(t);
+	/* counted before the store exists, so p4_model_free() frees it */
+	m->n_tables++;
+	rc = p4_ranges_init(t, err);
+	if (rc)
+		return rc;
 	t->action_ids = calloc(ptab->n_action_refs + 1, sizeof(uint32_t));
 	if (!t->action_ids)
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
@@ -669,7 +680,6 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 	}
 	t->member_action = carrier_action(tdi, tt, ctab, "member_action", "set_member_id");
 	t->group_action = carrier_action(tdi, tt, ctab, "group_action", "set_group_id");
-	m->n_tables++;
 	return 0;
 }
 

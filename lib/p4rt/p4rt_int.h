@@ -25,6 +25,7 @@ struct p4m_field {
 	uint32_t bits;
 	enum tdi_match_kind match;
 	uint32_t tdi_idx;               /* key field index in the TDI table */
+	bool expand;                    /* a P4 range on a TDI ternary key (batch.c) */
 };
 
 struct p4m_param {
@@ -59,6 +60,9 @@ struct p4m_table {
 	/* tables implemented by an action profile: the TDI actions that carry
 	 * a member id or a group id into the member table / selector */
 	int32_t member_action, group_action;    /* TDI action ids, -1: none */
+	/* P4Runtime entries of a table with expanded range fields (batch.c);
+	 * NULL for every other table */
+	struct p4_rstore *ranges;
 };
 
 struct p4m_member {
@@ -127,6 +131,7 @@ struct p4_model {
 	struct p4m_ctrl_hdr packet_in, packet_out;
 	uint8_t *p4info_bin;            /* the P4Info the model came from (serialized) */
 	size_t p4info_len;
+	struct p4_batch *batch;         /* the Write being applied, or NULL (batch.c) */
 };
 
 /* model.c */
@@ -143,6 +148,52 @@ const struct p4m_cell_obj *p4m_cell(const struct p4m_cell_obj *arr, uint32_t n, 
 /* Moves action profile state (members, groups) from old to new when the
  * same profile exists in both (used when the model is rebuilt). */
 void p4_model_profiles_reset(struct p4_model *m);
+
+/* batch.c: what a Write batch does besides TDI's own batch. Range fields
+ * that the target only has as ternary keys are expanded into value/mask
+ * entries and the P4Runtime entries kept in a store per table; counter,
+ * meter and register writes wait for the commit, so an aborted batch leaves
+ * them untouched. */
+/* Makes room for one more element in *arr (n used of *cap); 0 or -ENOMEM. */
+int p4_grow(void **arr, uint32_t *cap, uint32_t n, size_t elem);
+#define P4_RANGE_MAX_SUBS 512           /* value/mask entries per P4Runtime entry */
+struct p4_rstore;
+int p4_ranges_init(struct p4m_table *t, struct ipdk_err *err);
+void p4_ranges_free(struct p4m_table *t);
+/* The value/mask entries (key and priority; action left to the caller) of
+ * key, a P4Runtime key whose expanded fields carry value (low) and high. */
+int p4_range_expand(const struct p4m_table *t, const struct tdi_entry *key,
+		    struct tdi_entry **subs, uint32_t *n, struct ipdk_err *err);
+bool p4_range_present(const struct p4m_table *t, const struct tdi_entry *key);
+int p4_range_add(struct p4_model *m, const struct p4m_table *t, const struct tdi_entry *key);
+void p4_range_del(struct p4_model *m, const struct p4m_table *t, const struct tdi_entry *key);
+/* Calls cb for each stored P4Runtime key of t. */
+int p4_range_iterate(const struct p4m_table *t, int (*cb)(const struct tdi_entry *key, void *arg),
+		     void *arg);
+
+enum p4_cell_op_kind { P4_OP_COUNTER_RESET, P4_OP_METER_SET, P4_OP_METER_RESET, P4_OP_REGISTER };
+struct p4_cell_op {
+	enum p4_cell_op_kind kind;
+	size_t update;                  /* index of the update in the Write */
+	struct p4m_cell_obj *c;
+	uint64_t index;
+	bool direct;
+	struct tdi_entry entry;         /* direct: the table entry (key) */
+	uint64_t v[4];                  /* meter cir, cburst, pir, pburst; register value */
+};
+/* Starts recording for a Write; a model has at most one batch. */
+int p4_batch_begin(struct p4_model *m, struct ipdk_err *err);
+/* Sets the index of the update being applied (for deferred op errors). */
+void p4_batch_update(struct p4_model *m, size_t update);
+/* Queues a cell write to run after the commit. */
+int p4_batch_defer(struct p4_model *m, const struct p4_cell_op *op, struct ipdk_err *err);
+/* After a successful commit: runs the queued cell writes; each failure is
+ * reported through fail(update index, rc, err). Ends the batch. */
+void p4_batch_commit(struct p4_model *m, struct tdi_dev *tdi,
+		     void (*fail)(size_t update, int rc, const struct ipdk_err *err, void *arg),
+		     void *arg);
+/* After an abort: undoes the range stores' changes, drops the queue. Ends the batch. */
+void p4_batch_abort(struct p4_model *m);
 
 /* bundle.c: the pieces of a pipeline config */
 struct p4_bundle {

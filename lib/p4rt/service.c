@@ -339,6 +339,24 @@ out:
 	free(details);
 }
 
+struct write_result {
+	int *codes;
+	char **msgs;
+	size_t n_failed;
+};
+
+/* A counter, meter or register write that failed after the commit. */
+static void cell_failed(size_t update, int rc, const struct ipdk_err *err, void *arg)
+{
+	struct write_result *w = arg;
+
+	if (w->codes[update])
+		return;
+	w->codes[update] = ipdk_rpc_code_from_errno(rc);
+	w->msgs[update] = strdup(err->msg);
+	w->n_failed++;
+}
+
 static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 {
 	struct ipdk_p4rt *p = ipdk_rpc_call_ctx(call);
@@ -385,6 +403,13 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	if (touches_profiles(req) && p->model->n_profiles)
 		saved = p4_profiles_save(p->model);
 	rc = tdi_batch_begin(tdi, &err);
+	if (!rc && p4_batch_begin(p->model, &err)) {
+		tdi_batch_abort(tdi);
+		p->ops.unlock(p->ops_arg);
+		p4_profiles_drop(p->model, saved);
+		ipdk_rpc_finish(call, IPDK_RPC_RESOURCE_EXHAUSTED, "Write: out of memory");
+		goto out;
+	}
 	if (rc) {
 		p->ops.unlock(p->ops_arg);
 		p4_profiles_drop(p->model, saved);
@@ -394,6 +419,7 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	}
 	for (size_t i = 0; i < req->n_updates; i++) {
 		ipdk_err_clear(&err);
+		p4_batch_update(p->model, i);
 		rc = p4_write_update(p->model, tdi, req->updates[i], &err);
 		if (!rc)
 			continue;
@@ -413,12 +439,19 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	}
 	if (atomic && n_failed) {
 		tdi_batch_abort(tdi);
+		p4_batch_abort(p->model);
 		if (saved)
 			p4_profiles_restore(p->model, saved);
 		saved = NULL;
 	} else {
 		rc = tdi_batch_commit(tdi, &err);
-		if (rc) {
+		if (!rc) {
+			struct write_result w = { codes, msgs, n_failed };
+
+			p4_batch_commit(p->model, tdi, cell_failed, &w);
+			n_failed = w.n_failed;
+		} else {
+			p4_batch_abort(p->model);
 			for (size_t i = 0; i < req->n_updates; i++) {
 				if (codes[i])
 					continue;
