@@ -124,6 +124,29 @@ int ipdk_blk_file_create(const char *name, const char *path,
 /* Returns true when a file device reads and writes through O_DIRECT. */
 bool ipdk_blk_file_direct(const struct ipdk_blk_dev *dev);
 
+struct ipdk_nvmf_host_opts;
+
+/* Options of an NVMe/TCP device: a namespace of a remote controller. */
+struct ipdk_blk_nvme_opts {
+	const struct ipdk_nvmf_host_opts *host;  /* target, subsystem, digests, queues, timeouts */
+	uint32_t nsid;                /* 0: by uuid, or the first active namespace */
+	const uint8_t *uuid;          /* 16 bytes; NULL: by nsid */
+	bool read_only;
+};
+
+/* Creates a device on a remote namespace over NVMe/TCP (the "nvme-tcp" backend,
+ * linked through blk_nvme_dep). It owns its controller connection; each channel
+ * is one I/O queue (at most host->io_queues channels at a time). While the
+ * controller reconnects, I/O is held and resent; after ctrl_loss_tmo_ms it fails
+ * with -EIO. Write-zeroes and discard are offered when the controller has them,
+ * flush always; larger I/Os than the controller takes are split. */
+int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts,
+			 struct ipdk_blk_dev **out, struct ipdk_err *err);
+
+/* The controller behind an nvme-tcp device (NULL for other backends), for its
+ * state, info and errors. */
+struct ipdk_nvmf_host *ipdk_blk_nvme_host(const struct ipdk_blk_dev *dev);
+
 /* Registers a device a backend has set up (name unique); refs as for creation. */
 int ipdk_blk_register(struct ipdk_blk_dev *dev, struct ipdk_err *err);
 
