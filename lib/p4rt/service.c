@@ -10,7 +10,8 @@
  * describe the same pipeline; p->lock covers streams and arbitration. The
  * dataplane lock is always taken first. Pipeline pushes and Reads run on
  * threads of their own (deferred completion) so they never hold a network
- * worker while they build a pipeline or wait for a slow reader.
+ * worker while they build a pipeline or wait for a slow reader; a Read
+ * holds the dataplane lock only while it encodes its snapshot.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -482,28 +483,34 @@ out:
 
 /* ---- Read --------------------------------------------------------------- */
 
-struct read_ctx {
-	struct ipdk_rpc_call *call;
-	uint8_t *buf;          /* ReadResponse wire bytes under construction */
-	size_t len, cap;
-	bool gone;
+/* A Read is a snapshot: the entities are encoded into ReadResponse chunks of
+ * about READ_CHUNK_BYTES with the dataplane locked, then sent unlocked, so a
+ * client that reads slowly holds up nobody but itself. */
+struct read_chunk {
+	uint8_t *buf;          /* ReadResponse wire bytes */
+	size_t len;
 };
 
-static int read_flush(struct read_ctx *r)
-{
-	P4__V1__ReadResponse *resp;
-	int rc = 0;
+struct read_ctx {
+	uint8_t *buf;          /* the chunk under construction */
+	size_t len, cap;
+	struct read_chunk *chunks;
+	uint32_t n_chunks, cap_chunks;
+};
 
+/* Closes the chunk under construction. */
+static int read_seal(struct read_ctx *r)
+{
 	if (!r->len)
 		return 0;
-	resp = p4__v1__read_response__unpack(NULL, r->len, r->buf);
-	r->len = 0;
-	if (!resp)
+	if (p4_grow((void **)&r->chunks, &r->cap_chunks, r->n_chunks, sizeof(*r->chunks)))
 		return -ENOMEM;
-	if (ipdk_rpc_send(r->call, &resp->base))
-		rc = -ECANCELED;
-	p4__v1__read_response__free_unpacked(resp, NULL);
-	return rc;
+	r->chunks[r->n_chunks].buf = r->buf;
+	r->chunks[r->n_chunks].len = r->len;
+	r->n_chunks++;
+	r->buf = NULL;
+	r->len = r->cap = 0;
+	return 0;
 }
 
 static int read_emit(P4__V1__Entity *e, void *arg)
@@ -512,7 +519,8 @@ static int read_emit(P4__V1__Entity *e, void *arg)
 	size_t n = p4__v1__entity__get_packed_size(e), need = r->len + n + 11;
 
 	if (need > r->cap) {
-		size_t cap = need > READ_CHUNK_BYTES * 2 ? need : READ_CHUNK_BYTES * 2;
+		size_t cap = need > READ_CHUNK_BYTES + READ_CHUNK_BYTES / 4 ? need
+			     : READ_CHUNK_BYTES + READ_CHUNK_BYTES / 4;
 		uint8_t *b = realloc(r->buf, cap);
 
 		if (!b)
@@ -529,8 +537,36 @@ static int read_emit(P4__V1__Entity *e, void *arg)
 	}
 	r->len += p4__v1__entity__pack(e, r->buf + r->len);
 	if (r->len >= READ_CHUNK_BYTES)
-		return read_flush(r);
+		return read_seal(r);
 	return 0;
+}
+
+/* Sends the chunks in order; -ECANCELED when the client went away. */
+static int read_send(struct ipdk_rpc_call *call, struct read_ctx *r)
+{
+	for (uint32_t i = 0; i < r->n_chunks; i++) {
+		P4__V1__ReadResponse *resp;
+		int rc;
+
+		resp = p4__v1__read_response__unpack(NULL, r->chunks[i].len, r->chunks[i].buf);
+		free(r->chunks[i].buf);
+		r->chunks[i].buf = NULL;
+		if (!resp)
+			return -ENOMEM;
+		rc = ipdk_rpc_send(call, &resp->base);
+		p4__v1__read_response__free_unpacked(resp, NULL);
+		if (rc)
+			return -ECANCELED;
+	}
+	return 0;
+}
+
+static void read_free(struct read_ctx *r)
+{
+	for (uint32_t i = 0; i < r->n_chunks; i++)
+		free(r->chunks[i].buf);
+	free(r->chunks);
+	free(r->buf);
 }
 
 static void *read_thread(void *arg)
@@ -538,7 +574,7 @@ static void *read_thread(void *arg)
 	struct ipdk_rpc_call *call = arg;
 	struct ipdk_p4rt *p = ipdk_rpc_call_ctx(call);
 	const P4__V1__ReadRequest *req = (const P4__V1__ReadRequest *)ipdk_rpc_call_request(call);
-	struct read_ctx r = { .call = call };
+	struct read_ctx r = { 0 };
 	struct ipdk_err err;
 	struct tdi_dev *tdi;
 	int rc = 0;
@@ -551,9 +587,11 @@ static void *read_thread(void *arg)
 		for (size_t i = 0; i < req->n_entities && !rc; i++)
 			rc = p4_read_entity(p->model, tdi, req->entities[i], read_emit, &r, &err);
 		if (!rc)
-			rc = read_flush(&r);
+			rc = read_seal(&r);
 	}
 	p->ops.unlock(p->ops_arg);
+	if (!rc)
+		rc = read_send(call, &r);
 	if (rc == -ECANCELED)
 		;       /* the client went away */
 	else if (rc == -ENOMEM && !err.code)
@@ -562,7 +600,7 @@ static void *read_thread(void *arg)
 		ipdk_rpc_finish_err(call, &err);
 	else
 		ipdk_rpc_finish(call, IPDK_RPC_OK, "%s", "");
-	free(r.buf);
+	read_free(&r);
 	ipdk_rpc_call_unref(call);
 	return NULL;
 }

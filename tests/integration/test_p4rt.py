@@ -655,6 +655,34 @@ def test_client_vanishing_mid_stream_and_mid_read(env, client, info):
     del s
 
 
+def test_read_is_a_snapshot_and_a_paused_reader_stalls_no_writer(env, client, info):
+    """A Read encodes its answer with the dataplane locked and streams it
+    unlocked: a reader that stops after the first response holds up no Write,
+    and what it gets is the table as it was when the Read began."""
+    tid = info.table("l2_fwd").preamble.id
+    n = 30000        # about 1.3 MB of entities: more than one response
+    for base in range(0, n, 10000):
+        client.write([table_update("insert", info.entry("l2_fwd", {"h.ethernet.dst_addr": 0x500000 + i},
+                                                        "l2_forward", port=0))
+                      for i in range(base, base + 10000)])
+    ch = pc.channel(env["port"])
+    it = pc.Client(ch)._read(p4.ReadRequest(device_id=1, entities=[
+        p4.Entity(table_entry=p4.TableEntry(table_id=tid))]), timeout=60)
+    first = next(it)
+    assert 0 < len(first.entities) < n
+    # the reader pauses; writers go on
+    client.write([table_update("insert", info.entry("l2_fwd", {"h.ethernet.dst_addr": MAC2},
+                                                    "l2_forward", port=1))])
+    client.write([table_update("delete", info.entry("l2_fwd", {"h.ethernet.dst_addr": 0x500000}))])
+    rest = [e for r in it for e in r.entities]
+    keys = {e.table_entry.match[0].exact.value for e in list(first.entities) + rest}
+    assert len(keys) == n and MAC2.to_bytes(6, "big") not in keys
+    assert (0x500000).to_bytes(3, "big") in keys
+    ch.close()
+    # a new Read sees both writes
+    assert len(client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))) == n
+
+
 # ---- action profiles (a bundle with P4Info and context) ------------------------
 
 LB_CONTEXT = """{
