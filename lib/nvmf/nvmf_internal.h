@@ -17,6 +17,7 @@
 
 #include "ipdk/blk.h"
 #include "ipdk/nvmf.h"
+#include "pdu.h"
 #include "proto.h"
 
 #define LISTENERS_MAX 8

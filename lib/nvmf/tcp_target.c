@@ -83,93 +83,15 @@ struct nvmf_conn {
 	struct nvmf_conn *next;
 };
 
-/* ---- socket I/O -------------------------------------------------------------- */
+/* ---- sending ------------------------------------------------------------------ */
 
-static int readn(int fd, void *buf, size_t n)
-{
-	uint8_t *p = buf;
-
-	while (n) {
-		ssize_t r = recv(fd, p, n, MSG_WAITALL);
-
-		if (r == 0)
-			return -ECONNRESET;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int sendv(int fd, struct iovec *iov, int n)
-{
-	struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-
-	while (m.msg_iovlen) {
-		ssize_t w = sendmsg(fd, &m, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		while (m.msg_iovlen && (size_t)w >= m.msg_iov->iov_len) {
-			w -= (ssize_t)m.msg_iov->iov_len;
-			m.msg_iov++;
-			m.msg_iovlen--;
-		}
-		if (m.msg_iovlen) {
-			m.msg_iov->iov_base = (uint8_t *)m.msg_iov->iov_base + w;
-			m.msg_iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
-/* Sends a PDU whose type-specific header is filled in hdr[8..hlen); sets the
- * common header, digests and padding. */
+/* Sends a PDU whose type-specific header is filled in hdr[8..hlen) (pdu.c frames it);
+ * C2HData honours the host's data alignment. */
 static int send_pdu(struct nvmf_conn *c, uint8_t *hdr, uint8_t type, uint8_t flags,
 		    uint8_t hlen, const void *data, uint32_t dlen)
 {
-	static const uint8_t zeros[256];
-	uint8_t hd[DGST_LEN], dd[DGST_LEN];
-	struct iovec iov[5];
-	int n = 0;
-	bool use_hd = c->hdgst && type != PDU_ICRESP && type != PDU_C2H_TERM;
-	bool use_dd = c->ddgst && dlen && type != PDU_C2H_TERM;
-	uint32_t pdo = 0, pad = 0, plen = hlen + (use_hd ? DGST_LEN : 0);
-
-	if (dlen) {
-		pdo = plen;
-		if (type == PDU_C2H_DATA && pdo % c->c2h_align)
-			pdo += c->c2h_align - pdo % c->c2h_align;
-		pad = pdo - plen;
-		plen = pdo + dlen + (use_dd ? DGST_LEN : 0);
-	}
-	hdr[0] = type;
-	hdr[1] = flags | (use_hd ? PDU_F_HDGST : 0) | (use_dd ? PDU_F_DDGST : 0);
-	hdr[2] = hlen;
-	hdr[3] = type == PDU_C2H_TERM ? 0 : (uint8_t)pdo;
-	put32(hdr + 4, plen);
-	iov[n++] = (struct iovec){ hdr, hlen };
-	if (use_hd) {
-		put32(hd, crc32c_final(nvmf_crc32c(CRC32C_INIT, hdr, hlen)));
-		iov[n++] = (struct iovec){ hd, DGST_LEN };
-	}
-	if (pad)
-		iov[n++] = (struct iovec){ (void *)zeros, pad };
-	if (dlen) {
-		iov[n++] = (struct iovec){ (void *)data, dlen };
-		if (use_dd) {
-			put32(dd, crc32c_final(nvmf_crc32c(CRC32C_INIT, data, dlen)));
-			iov[n++] = (struct iovec){ dd, DGST_LEN };
-		}
-	}
-	return sendv(c->fd, iov, n);
+	return nvmf_pdu_send(c->fd, hdr, type, flags, hlen, data, dlen, c->hdgst, c->ddgst,
+			     type == PDU_C2H_DATA ? c->c2h_align : 0);
 }
 
 /* Fatal transport error: C2HTermReq with the offending header, then the caller closes. */
@@ -754,7 +676,7 @@ static int rx_ddgst(struct nvmf_conn *c, const uint8_t *data, uint32_t len, bool
 	*bad = false;
 	if (!c->ddgst || !len)
 		return 0;
-	rc = readn(c->fd, d, DGST_LEN);
+	rc = nvmf_readn(c->fd, d, DGST_LEN);
 	if (rc == 0)
 		*bad = get32(d) != crc32c_final(nvmf_crc32c(CRC32C_INIT, data, len));
 	return rc;
@@ -766,7 +688,7 @@ static int skip(int fd, uint32_t n)
 
 	while (n) {
 		uint32_t k = n < sizeof(junk) ? n : sizeof(junk);
-		int rc = readn(fd, junk, k);
+		int rc = nvmf_readn(fd, junk, k);
 
 		if (rc)
 			return rc;
@@ -832,7 +754,7 @@ static int rx_cmd(struct nvmf_conn *c, uint32_t plen, uint32_t hd)
 	cmd->data_off = 0;
 	rc = skip(c->fd, dlen ? pdo - PDU_CMD_HLEN - hd : 0);
 	if (rc == 0 && dlen)
-		rc = readn(c->fd, cmd->buf, dlen);
+		rc = nvmf_readn(c->fd, cmd->buf, dlen);
 	if (rc == 0)
 		rc = rx_ddgst(c, cmd->buf, dlen, &bad);
 	if (rc) {
@@ -922,7 +844,7 @@ static int rx_h2c_data(struct nvmf_conn *c, uint32_t plen, uint32_t hd)
 		return fatal(c, FES_INVALID_HEADER, 4, "H2CData length does not match its header");
 	rc = skip(c->fd, pdo - PDU_DATA_HLEN - hd);
 	if (rc == 0)
-		rc = readn(c->fd, cmd->buf + off, len);
+		rc = nvmf_readn(c->fd, cmd->buf + off, len);
 	if (rc == 0)
 		rc = rx_ddgst(c, cmd->buf + off, len, &bad);
 	if (rc)
@@ -965,7 +887,7 @@ static int rx_pdu(struct nvmf_conn *c)
 	int rc;
 
 	memset(h, 0, PDU_CH_LEN);
-	rc = readn(c->fd, h, PDU_CH_LEN);
+	rc = nvmf_readn(c->fd, h, PDU_CH_LEN);
 	if (rc)
 		return rc;
 	type = h[0];
@@ -1003,10 +925,10 @@ static int rx_pdu(struct nvmf_conn *c)
 	if (plen < hlen + hd || plen > hlen + hd + 255 + c->tgt->opts.max_io_size + DGST_LEN ||
 	    (type == PDU_ICREQ && plen != PDU_IC_LEN))
 		return fatal(c, FES_INVALID_HEADER, 4, "PDU length out of range");
-	rc = readn(c->fd, h + PDU_CH_LEN, hlen - PDU_CH_LEN + hd);
+	rc = nvmf_readn(c->fd, h + PDU_CH_LEN, hlen - PDU_CH_LEN + hd);
 	if (rc)
 		return rc;
-	if (hd && get32(h + hlen) != crc32c_final(nvmf_crc32c(CRC32C_INIT, h, hlen)))
+	if (hd && !nvmf_hdgst_ok(h, hlen))
 		return fatal(c, FES_HDGST, 0, "header digest mismatch");
 	switch (type) {
 	case PDU_ICREQ:
