@@ -7,6 +7,7 @@
  * the DPDK spec; P4Info itself is built in p4info.c.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,6 +87,47 @@ static void json_action(const struct ir_prog *ir, FILE *f, const struct ir_table
 	fprintf(f, "%s] }%s\n", a->np ? "\n          " : "", last ? "" : ",");
 }
 
+/* The entries the program declares, for the control plane to install:
+ * don't-care keys are left out, as in P4Runtime. */
+static void json_entries(const struct ir_prog *ir, FILE *f, const struct ir_table *tb)
+{
+	static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
+
+	fprintf(f, ",\n      \"entries_const\": %s, \"entries\": [", tb->entries_const ? "true" : "false");
+	for (int i = 0; i < tb->nentries; i++) {
+		const struct ir_entry *e = &tb->entries[i];
+		const struct ir_action *a = &ir->acts[e->action];
+		bool first = true;
+		fprintf(f, "%s\n        { \"priority\": %d, \"match\": [", i ? "," : "", e->priority);
+		for (int k = 0, n = 0; k < tb->nk; k++) {
+			const struct ir_key *key = &tb->keys[k];
+			const struct ir_ekey *ek = &e->keys[n];
+			if (key->match == M_SELECTOR)
+				continue;
+			n++;
+			if (ek->any)
+				continue;
+			fprintf(f, "%s\n          { \"name\": \"%s\", \"match_type\": \"%s\", \"value\": \"0x%" PRIx64 "\"",
+				first ? "" : ",", key->name, mt[key->match], ek->value);
+			first = false;
+			if (key->match == M_LPM)
+				fprintf(f, ", \"prefix_len\": %d", ek->prefix);
+			else if (key->match == M_RANGE)
+				fprintf(f, ", \"high\": \"0x%" PRIx64 "\"", ek->hi);
+			else if (key->match == M_TERNARY)
+				fprintf(f, ", \"mask\": \"0x%" PRIx64 "\"", ek->mask);
+			fprintf(f, " }");
+		}
+		fprintf(f, " ],\n          \"action\": { \"name\": \"%s\", \"target_name\": \"%s\", \"params\": [",
+			a->p4name, a->name);
+		for (int p = 0; p < a->np; p++)
+			fprintf(f, "%s { \"name\": \"%s\", \"value\": \"0x%" PRIx64 "\" }", p ? "," : "",
+				a->params[p].name, e->args[p]);
+		fprintf(f, " ] } }");
+	}
+	fprintf(f, " ]");
+}
+
 static const char *ext_type(enum ir_extk k)
 {
 	switch (k) {
@@ -138,6 +180,8 @@ int context_write_json(const struct ir_prog *cir, FILE *f)
 		if (def)
 			fprintf(f, ",\n      \"default_action\": { \"name\": \"%s\", \"target_name\": \"%s\", "
 				"\"const\": %s }", def->p4name, def->name, tb->def_const ? "true" : "false");
+		if (tb->n_const_entries)
+			json_entries(ir, f, tb);
 		if (tb->profile >= 0) {
 			const struct ir_extern *x = &ir->exts[tb->profile];
 			fprintf(f, ",\n      \"action_profile\": \"%s\", \"member_table\": \"%s_member_table\"",

@@ -1593,6 +1593,115 @@ static int new_extern(struct lw *w, enum ir_extk k, const char *name, const char
 static int instance(struct lw *w, struct p4n *d, struct p4t *t, const char *name,
 		    struct p4n *type_node, struct p4_list *args);
 
+/* The keys of one entry; false (after a warning) when one is not constant. */
+static bool entry_keys(struct lw *w, struct ir_table *tb, struct p4n *ks, struct ir_ekey *out)
+{
+	struct p4n *one[1] = { ks }, **v = one;
+	int n = 1;
+
+	if (ks->kind == E_TUPLE_KS || ks->kind == E_LIST) {
+		v = ks->kids.v;
+		n = ks->kids.n;
+	}
+	for (int i = 0, k = 0; i < tb->nk; i++) {
+		struct ir_key *key = &tb->keys[i];
+		struct ir_ekey *e = &out[k];
+		uint64_t all = mask_bits(key->width);
+		if (key->match == M_SELECTOR)
+			continue;
+		struct p4n *x = k < n ? v[k] : NULL;
+		k++;
+		if (!x || x->kind == E_DEFAULT || x->kind == E_DONTCARE) {
+			e->any = true;
+			continue;
+		}
+		if (x->kind == E_MASK) {
+			if (!eval(w, x->a, &e->value, 0) || !eval(w, x->b, &e->mask, 0))
+				return false;
+		} else if (x->kind == E_RANGE) {
+			if (!eval(w, x->a, &e->value, 0) || !eval(w, x->b, &e->hi, 0))
+				return false;
+			e->mask = all;
+		} else {
+			if (!eval(w, x, &e->value, 0))
+				return false;
+			e->mask = all;
+			e->hi = e->value;
+		}
+		e->value &= all;
+		e->mask &= all;
+		if (key->match == M_LPM)
+			e->prefix = __builtin_popcountll(e->mask);
+	}
+	return true;
+}
+
+/* The entries a table declares, kept for the context (SWX specs carry no
+ * entries: the control plane installs them at load). */
+static void lower_entries(struct lw *w, int ti, struct p4n *pr)
+{
+	struct ir_table *tb = &w->ir->tables[ti];
+	int nk = tb->nk;
+
+	tb->entries = p4_alloc(w->a, sizeof(*tb->entries) * (pr->kids.n + 1));
+	for (int i = 0; i < pr->kids.n; i++) {
+		struct p4n *en = pr->kids.v[i], *ref = en->b;
+		struct ir_entry e = { .loc = en->loc };
+		uint64_t prio;
+		bool ok;
+		if (!ref || !ref->a || !ref->a->decl || ref->a->decl->kind != N_ACTION)
+			continue;
+		e.keys = p4_alloc(w->a, sizeof(*e.keys) * (nk + 1));
+		ok = entry_keys(w, &w->ir->tables[ti], en->a, e.keys);
+		e.action = table_action(w, ref->a->decl);
+		e.args = p4_alloc(w->a, sizeof(uint64_t) * (ref->kids.n + ref->a->decl->kids.n + 1));
+		for (int j = 0; ok && j < ref->kids.n; j++)
+			ok = eval(w, arg(ref, j), &e.args[j], 0);
+		if (en->c)
+			ok = ok && eval(w, en->c, &prio, 0);
+		/* entries without a priority rank by position (fixed in lower_table) */
+		e.priority = en->c ? (int)prio : -(i + 1);
+		if (!ok) {
+			p4_diag(w->p, IPDK_P4C_WARNING, en->loc,
+				"this entry of table '%s' is left out of the context: its keys, priority "
+				"and action arguments must be constants", w->ir->tables[ti].p4name);
+			continue;
+		}
+		tb = &w->ir->tables[ti];
+		tb->entries[tb->nentries++] = e;
+	}
+	p4_diag(w->p, IPDK_P4C_NOTE, pr->loc,
+		"entries of table '%s' are not part of the DPDK spec; the context lists them "
+		"(\"entries\") for the control plane to install when the pipeline loads",
+		w->ir->tables[ti].p4name);
+}
+
+/* Entry priorities as P4Runtime ranks them (larger wins): entries without
+ * one rank by position (earlier wins), and a table whose
+ * largest_priority_wins is false has its numbers turned around. */
+static void entry_priorities(struct lw *w, struct ir_table *tb, struct p4n *t)
+{
+	bool largest = true;
+	int n = tb->n_const_entries, max = 0;
+	uint64_t v;
+
+	for (int i = 0; i < t->kids.n; i++) {
+		struct p4n *pr = t->kids.v[i];
+		if (pr->op == PROP_OTHER && pr->name && !strcmp(pr->name, "largest_priority_wins") &&
+		    eval(w, pr->a, &v, 0))
+			largest = v != 0;
+	}
+	for (int i = 0; i < tb->nentries; i++) {
+		struct ir_entry *e = &tb->entries[i];
+		if (e->priority < 0)
+			e->priority = largest ? n + e->priority + 1 : -e->priority;
+		if (e->priority > max)
+			max = e->priority;
+	}
+	for (int i = 0; i < tb->nentries && !largest; i++)
+		tb->entries[i].priority = max + 1 - tb->entries[i].priority;
+}
+
 static void lower_table(struct lw *w, struct p4n *t)
 {
 	struct ir_prog *ir = w->ir;
@@ -1668,9 +1777,8 @@ static void lower_table(struct lw *w, struct p4n *t)
 		} else if (pr->op == PROP_ENTRIES) {
 			tb->n_const_entries = pr->kids.n;
 			tb->entries_const = pr->is_const;
-			p4_diag(w->p, IPDK_P4C_WARNING, pr->loc,
-				"entries of table '%s' are not written into the DPDK spec (SWX specs carry no entries); "
-				"install them from the control plane", t->name);
+			lower_entries(w, ti, pr);
+			tb = &ir->tables[ti];
 		}
 	}
 	for (int i = 0; i < t->kids.n; i++) {
@@ -1724,6 +1832,7 @@ static void lower_table(struct lw *w, struct p4n *t)
 		}
 	}
 	tb = &ir->tables[ti];
+	entry_priorities(w, tb, t);
 	if (tb->def_action < 0) {
 		/* P4's implicit default: NoAction */
 		int k = find_action_by_name(w, "NoAction");

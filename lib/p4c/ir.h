@@ -114,6 +114,22 @@ struct ir_action {
 	int id;
 };
 
+/* One key of an entry the program declares: value (and mask, or range
+ * bounds as value..hi; prefix for lpm); any set for `_`/default. */
+struct ir_ekey {
+	uint64_t value, mask, hi;
+	int prefix;
+	bool any;
+};
+
+struct ir_entry {
+	struct ir_ekey *keys;	/* one per non-selector key of the table */
+	int action;
+	uint64_t *args;
+	int priority;		/* larger wins (P4Runtime); 0 when none */
+	struct p4_loc loc;
+};
+
 struct ir_table_action {
 	int action;
 	bool default_only, table_only;
@@ -134,6 +150,8 @@ struct ir_table {
 	int profile;		/* extern index of an ActionProfile/ActionSelector, -1 */
 	int direct_counter, direct_meter; /* extern index, -1 */
 	int n_const_entries;
+	struct ir_entry *entries;	/* those of n_const_entries that are constants */
+	int nentries;
 	bool entries_const;	/* `const entries`: the control plane may not change them */
 	struct p4n *decl;
 	int id;

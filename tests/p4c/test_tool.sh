@@ -81,6 +81,23 @@ if command -v protoc >/dev/null; then
 		fail=$((fail + 1)); echo "FAIL bundle holds P4Info and device config"
 	fi
 fi
+check "entries in the context" 0 "$P4C" -o "$TMP/acl.spec" --context "$TMP/acl.json" "$DIR/programs/entries.p4"
+if python3 - "$TMP/acl.json" <<'PY'
+import json, sys
+t = [t for t in json.load(open(sys.argv[1]))["tables"] if t["entries"]][0]
+e = t["entries"]
+assert t["entries_const"] and len(e) == 3, e
+# largest_priority_wins = false: 10 beats 20, which beats nothing; larger wins in the context
+assert [x["priority"] for x in e] == [11, 1, 18], e
+m = {f["name"]: f for f in e[0]["match"]}
+assert m["hdr.ipv4.srcAddr"]["value"] == "0xa000000" and m["hdr.ipv4.srcAddr"]["mask"] == "0xff000000", m
+assert m["hdr.l4.dstPort"]["value"] == "0x16" and m["hdr.l4.dstPort"]["high"] == "0x17", m
+assert m["hdr.ipv4.dstAddr"]["prefix_len"] == 16, m
+assert e[0]["action"]["name"].endswith(".deny") and e[1]["action"]["params"][0]["value"] == "0x7", e
+assert len(e[1]["match"]) == 2, "don't-care keys are left out"
+PY
+then pass=$((pass + 1)); echo "ok   entries in the context"
+else fail=$((fail + 1)); echo "FAIL entries in the context"; fi
 check "--dump-ir" 0 "$P4C" --dump-ir -o "$TMP/ir.txt" "$VALID"
 if grep -q "^pipeline {" "$TMP/ir.txt"; then pass=$((pass + 1)); echo "ok   ir written";
 else fail=$((fail + 1)); echo "FAIL ir written"; fi
