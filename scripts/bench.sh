@@ -15,7 +15,8 @@
 #
 # Knobs (environment): BENCH_SECONDS, BENCH_REPS (pipeline samples),
 # BENCH_LOAD_REPS, BENCH_TDI_N, BENCH_TDI_BATCH, BENCH_TDI_SINGLE,
-# BENCH_TDI_BUDGET, BENCH_TDI_SINGLE_BUDGET (seconds), BENCH_HOTPLUG_ROUNDS.
+# BENCH_TDI_BUDGET, BENCH_TDI_SINGLE_BUDGET (seconds), BENCH_HOTPLUG_ROUNDS,
+# BENCH_P4RT_N, BENCH_P4RT_BUDGET, BENCH_P4RT_SINGLE_BUDGET (seconds).
 set -u
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +24,9 @@ cd "$root"
 
 ninja -C "$build" bench/bench_pipeline bench/bench_load bench/bench_tdi daemons/infrap4d/infrap4d \
 	tools/vdev-ctl bench/bench_gnmi_ports tools/infrap4d-ctl || exit 1
+
+# Only with protobuf-c and gRPC (the P4Runtime service's build).
+ninja -C "$build" bench/bench_p4rt >/dev/null 2>&1 || rm -f "$build/bench/bench_p4rt"
 
 inc="$root/$build/bench/dpdk-internal"
 dpdk_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev 2>/dev/null || pkg-config --modversion libdpdk)
@@ -117,6 +121,11 @@ tdi_args=(-n "${BENCH_TDI_N:-1000000}" -b "${BENCH_TDI_BATCH:-10000}"
 # As deployed (a pipeline thread runs), then with no thread to wait for.
 run tdi "$build/bench/bench_tdi" "${tdi_args[@]}"
 run tdi-nothread "$build/bench/bench_tdi" -R "${tdi_args[@]}"
+# P4Runtime Write (batches of 10000, 100, 1) and Read from a C client.
+if [ -x "$build/bench/bench_p4rt" ]; then
+	run p4rt "$build/bench/bench_p4rt" -d "$build/daemons/infrap4d/infrap4d" \
+		-n "${BENCH_P4RT_N:-1000000}" -T "${BENCH_P4RT_BUDGET:-120}" -t "${BENCH_P4RT_SINGLE_BUDGET:-20}"
+fi
 # Hotplug latency into a QEMU guest (tests/vm harness); needs qemu-system-x86.
 if command -v qemu-system-x86_64 >/dev/null; then
 	run hotplug /usr/bin/python3 bench/bench_hotplug.py "$build"
@@ -128,5 +137,5 @@ fi
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl|^gNMI |/ library|gNMI / raw QMP' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl|^gNMI |/ library|gNMI / raw QMP|^P4Runtime|^  batch' "$out"
 exit $rc
