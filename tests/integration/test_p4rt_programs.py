@@ -444,3 +444,29 @@ def test_meter_reg_cell_writes_wait_for_the_batch(env):
         c.write([update("modify", direct_counter_entry=p4.DirectCounterEntry(table_entry=missing,
                                                                             data=p4.CounterData()))])
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+# ---- conntrack: a learner table is no idle-timeout table ---------------------
+
+def test_conntrack_learner_table_takes_no_idle_timeout(env):
+    """ipdk-p4c marks the add_on_miss table NOTIFY_CONTROL, but the target can
+    neither report learned entries nor their expiry (docs/p4runtime.md): the
+    P4Info loads, the table reads empty, idle_timeout_ns and controller
+    entries are refused."""
+    c, info = load(env, "conntrack")
+    t = info.table("MainControlImpl.ct")
+    assert t.idle_timeout_behavior == p4i.Table.NOTIFY_CONTROL
+    assert c.read(p4.Entity(table_entry=p4.TableEntry(table_id=t.preamble.id))) == []
+    te = p4.TableEntry(table_id=t.preamble.id)
+    for f in t.match_fields:
+        te.match.add(field_id=f.id).exact.value = b"\x01"
+    act = [a for a in info.info.actions if a.preamble.id == t.action_refs[0].id][0]
+    te.action.action.action_id = act.preamble.id
+    for p in act.params:
+        te.action.action.params.add(param_id=p.id, value=b"\x01")
+    for timeout in (10 ** 9, 0):
+        te.idle_timeout_ns = timeout
+        with pytest.raises(grpc.RpcError) as e:
+            c.write([table_update("insert", te)])
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ("idle timeout" in e.value.details()) == bool(timeout)
