@@ -283,10 +283,17 @@ static void lex_string(struct lexer *l)
 {
 	const char *s = l->s, *q = s + 1;
 
-	while (q < l->end && *q != '"' && *q != '\n') {
-		if (*q == '\\' && q + 1 < l->end && q[1] != '\n')
+	while (q < l->end && *q != '"' && *q != '\n' && *q) {
+		if (*q == '\\' && q + 1 < l->end && q[1] != '\n' && q[1])
 			q++;
 		q++;
+	}
+	if (q < l->end && !*q) {
+		/* the text is kept as a C string: a NUL would cut it short */
+		p4_error(l->p, here(l, q), "a NUL byte in a string literal");
+		push(l, T_STRING, s, q - s);
+		l->s = q + 1;
+		return;
 	}
 	if (q >= l->end || *q != '"') {
 		p4_error(l->p, here(l, s), "unterminated string literal");
