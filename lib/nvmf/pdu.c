@@ -109,8 +109,8 @@ int nvmf_pdu_send(int fd, uint8_t *hdr, uint8_t type, uint8_t flags, uint8_t hle
 	return nvmf_sendv(fd, iov, n);
 }
 
-uint32_t nvmf_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt, size_t off,
-			 size_t len)
+void nvmf_iov_walk(const struct iovec *iov, int iovcnt, size_t off, size_t len,
+		   void (*fn)(void *arg, uint8_t *p, size_t n), void *arg)
 {
 	for (int i = 0; i < iovcnt && len; i++) {
 		size_t l = iov[i].iov_len;
@@ -122,10 +122,23 @@ uint32_t nvmf_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt, size
 		l -= off;
 		if (l > len)
 			l = len;
-		crc = nvmf_crc32c(crc, (const uint8_t *)iov[i].iov_base + off, l);
+		fn(arg, (uint8_t *)iov[i].iov_base + off, l);
 		len -= l;
 		off = 0;
 	}
+}
+
+static void crc_piece(void *arg, uint8_t *p, size_t n)
+{
+	uint32_t *crc = arg;
+
+	*crc = nvmf_crc32c(*crc, p, n);
+}
+
+uint32_t nvmf_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt, size_t off,
+			 size_t len)
+{
+	nvmf_iov_walk(iov, iovcnt, off, len, crc_piece, &crc);
 	return crc;
 }
 

@@ -42,6 +42,10 @@ void nvmf_pdu_frame(uint8_t *hdr, uint8_t type, uint8_t flags, uint8_t hlen, uin
 int nvmf_pdu_send(int fd, uint8_t *hdr, uint8_t type, uint8_t flags, uint8_t hlen,
 		  const void *data, uint32_t dlen, bool hd, bool dd, unsigned int align);
 
+/* Calls fn for each contiguous piece of [off, off + len) of an iovec array. */
+void nvmf_iov_walk(const struct iovec *iov, int iovcnt, size_t off, size_t len,
+		   void (*fn)(void *arg, uint8_t *p, size_t n), void *arg);
+
 /* CRC32C (not finalized) of len bytes starting off bytes into an iovec array. */
 uint32_t nvmf_crc32c_iov(uint32_t crc, const struct iovec *iov, int iovcnt, size_t off,
 			 size_t len);

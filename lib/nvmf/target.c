@@ -32,28 +32,6 @@ uint64_t nvmf_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-bool ipdk_nvmf_nqn_valid(const char *nqn)
-{
-	size_t n = strnlen(nqn, IPDK_NVMF_NQN_MAX);
-
-	if (n == 0 || n > NQN_MAX)
-		return false;
-	if (!strcmp(nqn, IPDK_NVMF_DISCOVERY_NQN))
-		return true;
-	if (!strncmp(nqn, "nqn.2014-08.org.nvmexpress:uuid:", 32))
-		return n == 32 + 36;
-	/* nqn.yyyy-mm.<reverse domain>[:<anything>] */
-	if (n < 12 || strncmp(nqn, "nqn.", 4) || nqn[8] != '-' || nqn[11] != '.')
-		return false;
-	for (int i = 4; i < 11; i++)
-		if (i != 8 && (nqn[i] < '0' || nqn[i] > '9'))
-			return false;
-	for (const char *p = nqn; *p; p++)
-		if (*p <= ' ' || *p > '~')
-			return false;
-	return nqn[12] != '\0' && nqn[12] != ':';
-}
-
 /* FNV-1a, for serial numbers and namespace UUIDs that stay the same across restarts. */
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
