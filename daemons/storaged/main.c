@@ -1,9 +1,11 @@
 /*
  * storaged: the storage daemon. In "target" mode it is the remote NVMe/TCP
  * storage target: block devices (RAM, files) exported as namespaces of NVMe
- * subsystems to the hosts on each subsystem's allow list. It is configured
- * through its local control socket, one command per line (the same commands
- * may be given in a file with --config), e.g.
+ * subsystems to the hosts on each subsystem's allow list. In "ipu" mode it
+ * serves the Storage Management Agent (lib/sma): virtio-blk devices for a VM,
+ * backed by remote NVMe/TCP volumes (or local block devices), hotplugged over
+ * QMP. Both are configured through a local control socket, one command per
+ * line (the same commands may be given in a file with --config), e.g.
  *
  *   bdev_ram ram0 64            64 MiB RAM device, 512-byte blocks
  *   subsys_add nqn.2024-01.io.ipdk:vol0 any
@@ -27,12 +29,16 @@
 #include "ipdk/ctlsock.h"
 #include "ipdk/log.h"
 #include "ipdk/nvmf.h"
+#include "ipdk/sma.h"
 
 #define DEFAULT_SOCKET "/run/storaged.sock"
+#define DEFAULT_CERT_DIR "/etc/ipdk/certs"
+#define DEFAULT_VHOST_DIR "/run/storaged/vhost"
 #define MAX_ARGS 8
 
 struct storaged {
-	struct ipdk_nvmf_tgt *tgt;
+	struct ipdk_nvmf_tgt *tgt;      /* target mode */
+	struct ipdk_sma *sma;           /* ipu mode */
 };
 
 struct cmd {
@@ -40,6 +46,7 @@ struct cmd {
 	const char *usage;
 	int min_args;
 	int (*fn)(struct storaged *sd, int argc, char **argv, FILE *out, struct ipdk_err *err);
+	char mode;                      /* 't': target mode only, 'i': ipu mode only */
 };
 
 static int parse_u64(const char *s, const char *what, uint64_t *v, struct ipdk_err *err)
@@ -245,18 +252,39 @@ static int c_subsys_list(struct storaged *sd, int argc, char **argv, FILE *out,
 	return ipdk_nvmf_subsys_foreach(sd->tgt, print_subsys, out);
 }
 
+static int print_sma_device(const struct ipdk_sma_device_info *d, void *arg)
+{
+	fprintf(arg, "{\"handle\": \"%s\", \"type\": \"%s\", \"physical_id\": %u, "
+		"\"volume\": \"%s\", \"bdev\": \"%s\", \"remote\": %s, \"socket\": \"%s\", "
+		"\"connected\": %s, \"reads\": %" PRIu64 ", \"writes\": %" PRIu64
+		", \"errors\": %" PRIu64 "}\n", d->handle, d->type, d->physical_id, d->volume,
+		d->bdev, d->remote ? "true" : "false", d->socket_path,
+		d->connected ? "true" : "false", d->reads, d->writes, d->errors);
+	return 0;
+}
+
+static int c_sma_devices(struct storaged *sd, int argc, char **argv, FILE *out,
+			 struct ipdk_err *err)
+{
+	(void)argc;
+	(void)argv;
+	(void)err;
+	return ipdk_sma_foreach_device(sd->sma, print_sma_device, out);
+}
+
 static const struct cmd commands[] = {
 	{ "bdev_ram", "NAME SIZE_MIB [BLOCK_SIZE]", 2, c_bdev_ram },
 	{ "bdev_file", "NAME PATH [size=MIB] [bs=N] [ro] [buffered]", 2, c_bdev_file },
 	{ "bdev_delete", "NAME", 1, c_bdev_delete },
 	{ "bdev_list", "", 0, c_bdev_list },
-	{ "subsys_add", "NQN [any] [serial=S] [model=M]", 1, c_subsys_add },
-	{ "subsys_remove", "NQN", 1, c_subsys_remove },
-	{ "subsys_list", "", 0, c_subsys_list },
-	{ "ns_add", "NQN BDEV [NSID]", 2, c_ns_add },
-	{ "ns_remove", "NQN NSID", 2, c_ns_remove },
-	{ "host_add", "NQN HOSTNQN", 2, c_host_add },
-	{ "host_remove", "NQN HOSTNQN", 2, c_host_remove },
+	{ "subsys_add", "NQN [any] [serial=S] [model=M]", 1, c_subsys_add, 't' },
+	{ "subsys_remove", "NQN", 1, c_subsys_remove, 't' },
+	{ "subsys_list", "", 0, c_subsys_list, 't' },
+	{ "ns_add", "NQN BDEV [NSID]", 2, c_ns_add, 't' },
+	{ "ns_remove", "NQN NSID", 2, c_ns_remove, 't' },
+	{ "host_add", "NQN HOSTNQN", 2, c_host_add, 't' },
+	{ "host_remove", "NQN HOSTNQN", 2, c_host_remove, 't' },
+	{ "sma_devices", "", 0, c_sma_devices, 'i' },
 };
 
 static int run_line(struct storaged *sd, char *line, FILE *out, struct ipdk_err *err)
@@ -282,6 +310,9 @@ static int run_line(struct storaged *sd, char *line, FILE *out, struct ipdk_err 
 
 		if (strcmp(argv[0], c->name))
 			continue;
+		if ((c->mode == 't' && !sd->tgt) || (c->mode == 'i' && !sd->sma))
+			return ipdk_err_set(err, -ENOTSUP, "%s: only in --mode %s", c->name,
+					    c->mode == 't' ? "target" : "ipu");
 		if (argc - 1 < c->min_args)
 			return ipdk_err_set(err, -EINVAL, "usage: %s %s", c->name, c->usage);
 		return c->fn(sd, argc - 1, argv + 1, out, err);
@@ -329,18 +360,94 @@ static int run_config(struct storaged *sd, const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"Usage: storaged --mode target [OPTIONS]\n"
+"Usage: storaged --mode target|ipu [OPTIONS]\n"
 "The ipdk storage daemon. In target mode: an NVMe/TCP target whose subsystems,\n"
 "namespaces (on RAM or file block devices) and allowed hosts are set through\n"
-"the control socket (storaged-ctl-like clients; see docs/storage.md).\n"
+"the control socket (see docs/storage.md). In ipu mode: the Storage Management\n"
+"Agent (gRPC, package sma) making virtio-blk devices for a VM from remote\n"
+"NVMe/TCP volumes (see docs/sma.md).\n"
 "\n"
-"  -m, --mode MODE        target (the only mode so far)\n"
-"  -l, --listen ADDR:PORT NVMe/TCP listener (repeatable; default 0.0.0.0:4420)\n"
+"  -m, --mode MODE        target or ipu\n"
 "  -S, --socket PATH      control socket (default %s)\n"
 "  -c, --config FILE      control commands to run at start, one per line\n"
-"  -q, --queue-depth N    entries per I/O queue (default 128)\n"
 "  -L, --log-level LEVEL  err, warn, info (default) or debug\n"
-"  -h, --help             this help\n", DEFAULT_SOCKET);
+"  -h, --help             this help\n"
+"target mode:\n"
+"  -l, --listen ADDR:PORT NVMe/TCP listener (repeatable; default 0.0.0.0:4420)\n"
+"  -q, --queue-depth N    entries per I/O queue (default 128)\n"
+"ipu mode:\n"
+"      --sma-listen ADDR:PORT   the SMA gRPC service (default 0.0.0.0:%d)\n"
+"      --grpc-security MODE     mtls (default), tls or insecure\n"
+"      --grpc-cert-dir DIR      ca.crt, server.crt, server.key (default %s)\n"
+"      --qmp PATH               the VM's QMP socket (without it devices are served\n"
+"                               but not plugged)\n"
+"      --vm-name NAME           the VM's name in the device table (default vm)\n"
+"      --bus-prefix P           root port ids: P + physical_id (default rp)\n"
+"      --slots N                physical ids 0..N-1 (default: --max-devices)\n"
+"      --max-devices N          CreateDevice refused beyond N devices (default %d)\n"
+"      --vhost-dir DIR          vhost-user sockets (default %s)\n"
+"      --state FILE             keep the devices here and restore them at start\n"
+"      --hostnqn NQN            host NQN for volumes that give none\n"
+"      --queues N               queues per virtio-blk device (default 1)\n"
+"      --hotplug-timeout MS     per QMP step (default 10000)\n"
+"      --connect-timeout MS     to discovery services and targets (default 5000)\n",
+		DEFAULT_SOCKET, IPDK_SMA_DEFAULT_PORT, DEFAULT_CERT_DIR,
+		IPDK_SMA_DEFAULT_MAX_DEVICES, DEFAULT_VHOST_DIR);
+}
+
+enum {
+	OPT_SMA_LISTEN = 256, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_QMP, OPT_VM_NAME, OPT_BUS_PREFIX,
+	OPT_SLOTS, OPT_MAX_DEVICES, OPT_VHOST_DIR, OPT_STATE, OPT_HOSTNQN, OPT_QUEUES,
+	OPT_HOTPLUG_TMO, OPT_CONNECT_TMO,
+};
+
+static int parse_uint_opt(const char *name, const char *s, unsigned int *v)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(s, &end, 0);
+	if (errno || end == s || *end || s[0] == '-' || x > 1000000000ul) {
+		fprintf(stderr, "storaged: --%s %s: expected a number\n", name, s);
+		return -1;
+	}
+	*v = (unsigned int)x;
+	return 0;
+}
+
+/* Sets an ipu-mode option; returns 0, or -1 after printing why not. */
+static int ipu_option(int c, const char *arg, struct ipdk_sma_config *sc)
+{
+	switch (c) {
+	case OPT_SMA_LISTEN: sc->rpc.address = arg; return 0;
+	case OPT_GRPC_CERTS: sc->rpc.cert_dir = arg; return 0;
+	case OPT_QMP: sc->qmp_path = arg; return 0;
+	case OPT_VM_NAME: sc->vm_name = arg; return 0;
+	case OPT_BUS_PREFIX: sc->bus_prefix = arg; return 0;
+	case OPT_VHOST_DIR: sc->vhost_dir = arg; return 0;
+	case OPT_STATE: sc->state_path = arg; return 0;
+	case OPT_HOSTNQN: sc->hostnqn = arg; return 0;
+	case OPT_SLOTS: return parse_uint_opt("slots", arg, &sc->n_slots);
+	case OPT_MAX_DEVICES: return parse_uint_opt("max-devices", arg, &sc->max_devices);
+	case OPT_QUEUES: return parse_uint_opt("queues", arg, &sc->queues);
+	case OPT_HOTPLUG_TMO: return parse_uint_opt("hotplug-timeout", arg, &sc->hotplug_timeout_ms);
+	case OPT_CONNECT_TMO: return parse_uint_opt("connect-timeout", arg, &sc->connect_timeout_ms);
+	case OPT_GRPC_SEC:
+		if (!strcmp(arg, "mtls"))
+			sc->rpc.security = IPDK_RPC_SEC_MTLS;
+		else if (!strcmp(arg, "tls"))
+			sc->rpc.security = IPDK_RPC_SEC_TLS;
+		else if (!strcmp(arg, "insecure"))
+			sc->rpc.security = IPDK_RPC_SEC_INSECURE;
+		else {
+			fprintf(stderr, "storaged: --grpc-security %s: expected mtls, tls or insecure\n",
+				arg);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
 }
 
 static int split_addr(char *s, char **addr, uint16_t *port)
@@ -361,6 +468,53 @@ static int split_addr(char *s, char **addr, uint16_t *port)
 	return 0;
 }
 
+/* Serves the control socket until SIGINT or SIGTERM. */
+static void serve_until_signal(struct ipdk_ctlsock *sock, sigset_t *set)
+{
+	int sfd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	ipdk_ctlsock_watch_fd(sock, sfd);
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (ipdk_ctlsock_poll(sock, 1000) == 1 &&
+		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			IPDK_LOG_INFO("storaged: signal %u, stopping", si.ssi_signo);
+			break;
+		}
+	}
+	close(sfd);
+}
+
+/* ipu mode: the config file first (it may make the local volumes the state
+ * file's devices need), then the agent, then the control socket. */
+static int run_ipu(struct storaged *sd, const struct ipdk_sma_config *scfg, const char *config,
+		   const char *sock_path, sigset_t *set)
+{
+	struct ipdk_ctlsock *sock = NULL;
+	char msg[IPDK_ERR_MSG_MAX];
+	struct ipdk_err err;
+
+	if (config && run_config(sd, config) < 0)
+		return 1;
+	if (ipdk_sma_create(scfg, &sd->sma, &err) < 0 || ipdk_sma_start(sd->sma, &err) < 0) {
+		IPDK_LOG_ERR("%s", err.msg);
+		if (scfg->rpc.security != IPDK_RPC_SEC_INSECURE)
+			IPDK_LOG_ERR("(create certificates with scripts/gen-certs.sh, or use "
+				     "--grpc-security insecure)");
+		return 1;
+	}
+	if (ipdk_ctlsock_open(sock_path, ctl_handler, NULL, sd, &sock, msg) < 0) {
+		IPDK_LOG_ERR("control socket %s: %s", sock_path, msg);
+		return 1;
+	}
+	IPDK_LOG_INFO("storaged: ipu mode ready (SMA port %d, control socket %s)",
+		      ipdk_sma_port(sd->sma), sock_path);
+	serve_until_signal(sock, set);
+	ipdk_ctlsock_close(sock);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -371,8 +525,25 @@ int main(int argc, char **argv)
 		{ "queue-depth", required_argument, NULL, 'q' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sma-listen", required_argument, NULL, OPT_SMA_LISTEN },
+		{ "grpc-security", required_argument, NULL, OPT_GRPC_SEC },
+		{ "grpc-cert-dir", required_argument, NULL, OPT_GRPC_CERTS },
+		{ "qmp", required_argument, NULL, OPT_QMP },
+		{ "vm-name", required_argument, NULL, OPT_VM_NAME },
+		{ "bus-prefix", required_argument, NULL, OPT_BUS_PREFIX },
+		{ "slots", required_argument, NULL, OPT_SLOTS },
+		{ "max-devices", required_argument, NULL, OPT_MAX_DEVICES },
+		{ "vhost-dir", required_argument, NULL, OPT_VHOST_DIR },
+		{ "state", required_argument, NULL, OPT_STATE },
+		{ "hostnqn", required_argument, NULL, OPT_HOSTNQN },
+		{ "queues", required_argument, NULL, OPT_QUEUES },
+		{ "hotplug-timeout", required_argument, NULL, OPT_HOTPLUG_TMO },
+		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TMO },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct ipdk_sma_config scfg = { .rpc = { .cert_dir = DEFAULT_CERT_DIR },
+					.vhost_dir = DEFAULT_VHOST_DIR };
+	bool ipu_opts = false;
 	const char *mode = NULL, *sock_path = DEFAULT_SOCKET, *config = NULL;
 	char *listen[8];
 	unsigned int n_listen = 0;
@@ -382,7 +553,7 @@ int main(int argc, char **argv)
 	char msg[IPDK_ERR_MSG_MAX];
 	struct ipdk_err err;
 	sigset_t set;
-	int level = IPDK_LOG_INFO, c, sfd, rc = 1;
+	int level = IPDK_LOG_INFO, c, rc = 1;
 
 	while ((c = getopt_long(argc, argv, "m:l:S:c:q:L:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -416,12 +587,22 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (c >= OPT_SMA_LISTEN) {
+				if (ipu_option(c, optarg, &scfg) < 0)
+					return 2;
+				ipu_opts = true;
+				break;
+			}
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!mode || strcmp(mode, "target")) {
-		fprintf(stderr, "storaged: --mode target is required (the only mode so far)\n");
+	if (!mode || (strcmp(mode, "target") && strcmp(mode, "ipu"))) {
+		fprintf(stderr, "storaged: --mode target or --mode ipu is required\n");
+		return 2;
+	}
+	if (ipu_opts && strcmp(mode, "ipu")) {
+		fprintf(stderr, "storaged: SMA and VM options need --mode ipu\n");
 		return 2;
 	}
 	ipdk_log_init("storaged", level, false);
@@ -432,6 +613,11 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	if (!strcmp(mode, "ipu")) {
+		rc = run_ipu(&sd, &scfg, config, sock_path, &set);
+		ipdk_sma_destroy(sd.sma);
+		return rc;
+	}
 	if (ipdk_nvmf_tgt_create(&topts, &sd.tgt, &err) < 0) {
 		IPDK_LOG_ERR("%s", err.msg);
 		return 1;
@@ -458,20 +644,9 @@ int main(int argc, char **argv)
 		IPDK_LOG_ERR("control socket %s: %s", sock_path, msg);
 		goto out;
 	}
-	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	ipdk_ctlsock_watch_fd(sock, sfd);
 	IPDK_LOG_INFO("storaged: target ready (port %u, control socket %s)",
 		      ipdk_nvmf_tgt_port(sd.tgt), sock_path);
-	for (;;) {
-		struct signalfd_siginfo si;
-
-		if (ipdk_ctlsock_poll(sock, 1000) == 1 &&
-		    read(sfd, &si, sizeof(si)) == sizeof(si)) {
-			IPDK_LOG_INFO("storaged: signal %u, stopping", si.ssi_signo);
-			break;
-		}
-	}
-	close(sfd);
+	serve_until_signal(sock, &set);
 	rc = 0;
 out:
 	if (sock)

@@ -99,6 +99,7 @@ struct vhost_user_inflight {
 	uint64_t mmap_offset;
 	uint16_t num_queues;
 	uint16_t queue_size;
+	uint32_t padding;           /* the front-end's struct is naturally aligned: 24 bytes */
 } __attribute__((packed));
 
 union vhost_user_payload {

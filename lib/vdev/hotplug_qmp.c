@@ -6,7 +6,8 @@
  *
  * virtio-net: chardev-add (a Unix socket client to the vhost-user path),
  * netdev_add (vhost-user on that chardev), device_add virtio-net-pci on the
- * chosen root port. virtio-blk: chardev-add, device_add vhost-user-blk-pci.
+ * chosen root port. virtio-blk: chardev-add (reconnect=1), device_add
+ * vhost-user-blk-pci.
  * Unplug: device_del, wait for DEVICE_DELETED (the guest has let go), then
  * netdev_del and chardev-remove. The QEMU object ids derive from the device
  * name ("ipdk-NAME", "ipdk-net-NAME", "ipdk-chr-NAME"), so an unplug needs no
@@ -110,11 +111,13 @@ static int qmp_add_chardev(struct ipdk_qmp *q, const struct qmp_host *h,
 			   const struct ipdk_vdev_cfg *cfg, const struct qmp_ids *ids,
 			   struct ipdk_err *err)
 {
+	/* virtio-blk: reconnect=1 brings the device back when the vhost-user
+	 * server (storaged) restarts; QEMU resubmits what was in flight. */
 	return qmp_run(q, h, "chardev-add", err,
-		       "{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b}}}",
+		       "{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:i}}}",
 		       "id", ids->chr, "backend", "type", "socket", "data",
 		       "addr", "type", "unix", "data", "path", cfg->socket_path,
-		       "server", 0);
+		       "server", 0, "reconnect", cfg->type == IPDK_VDEV_VIRTIO_BLK ? 1 : 0);
 }
 
 static int qmp_plug_net(struct ipdk_qmp *q, const struct qmp_host *h,

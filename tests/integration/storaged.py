@@ -42,19 +42,21 @@ class Storaged:
         cfg = os.path.join(self.workdir, "storaged-%d.cfg" % os.getpid())
         with open(cfg, "w") as f:
             f.write("\n".join(self.config) + "\n")
+        self.port = self.launch([STORAGED, "--mode", "target", "-l",
+                                 "127.0.0.1:%d" % self.want_port, "-S", self.sock,
+                                 "-c", cfg] + self.args, r"target ready \(port (\d+)")
+        self.want_port = self.port   # a restart keeps the port
+
+    def launch(self, cmd, ready, timeout=10):
+        """Starts cmd and waits for the log line matching ready; returns its group 1."""
         self.log = open(self.log_path, "a")
         self.log_start = self.log.tell()
-        self.proc = subprocess.Popen([STORAGED, "--mode", "target", "-l",
-                                      "127.0.0.1:%d" % self.want_port, "-S", self.sock,
-                                      "-c", cfg] + self.args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        end = time.monotonic() + 10
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        end = time.monotonic() + timeout
         while time.monotonic() < end:
-            m = re.search(r"target ready \(port (\d+)", self.log_text())
+            m = re.search(ready, self.log_text())
             if m:
-                self.port = int(m.group(1))
-                self.want_port = self.port   # a restart keeps the port
-                return
+                return int(m.group(1))
             if self.proc.poll() is not None:
                 raise AssertionError("storaged exited %d:\n%s" % (self.proc.returncode,
                                                                   self.log_text()))

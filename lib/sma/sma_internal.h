@@ -1,0 +1,117 @@
+/*
+ * What the Storage Management Agent's parts share: the agent, its devices
+ * and the volumes behind them. service.c turns gRPC calls into work for the
+ * agent's thread, device.c makes and removes virtio-blk devices, volume.c
+ * finds volumes (local block devices or NVMe/TCP namespaces) and state.c
+ * keeps the device list in a file.
+ */
+#ifndef IPDK_SMA_INTERNAL_H
+#define IPDK_SMA_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ipdk/sma.h"
+#include "ipdk/vblk.h"
+#include "ipdk/vdev.h"
+#include "sma/sma.pb-c.h"
+
+#define SMA_ENDPOINTS_MAX 8
+#define SMA_VIRTIO_BLK_PREFIX "virtio_blk:"
+
+/* A volume: its UUID and where it lives (kept for restarts). */
+struct sma_volume {
+	uint8_t id[16];
+	char id_text[37];
+	bool remote;
+	char subnqn[224];
+	char hostnqn[224];
+	unsigned int n_endpoints;
+	struct {
+		char trtype[8];
+		char traddr[64];
+		char trsvcid[8];
+	} ep[SMA_ENDPOINTS_MAX];
+	/* while open */
+	char bdev[64];
+	struct ipdk_blk_dev *dev;      /* our reference (remote volumes: we made it) */
+};
+
+struct sma_device {
+	char name[32];                 /* "vblk<physical_id>": table entry, vblk and bdev names */
+	char handle[64];
+	unsigned int physical_id;
+	unsigned int queues;
+	char socket_path[108];
+	struct sma_volume vol;
+	struct ipdk_vblk *vblk;
+	struct sma_device *next;
+};
+
+struct sma_job;
+
+struct ipdk_sma {
+	struct ipdk_sma_config cfg;
+	char vm_name[48], bus_prefix[32], vhost_dir[96], state_path[256], qmp_path[108];
+	char hostnqn[224];
+	struct ipdk_rpc_server *rpc;
+	struct ipdk_vdev_table *table; /* NULL without a VM */
+	pthread_mutex_t lock;          /* devices list and the job queue */
+	pthread_cond_t cond;
+	struct sma_device *devices;
+	unsigned int n_devices;
+	struct sma_job *jobs, **jobs_tail;
+	bool stopping;
+	bool thread_started;
+	pthread_t thread;
+};
+
+/* Reads a request's volume parameters into vol (validated); 0 or -errno. */
+int sma_volume_parse(struct ipdk_sma *sma, const Sma__VolumeParameters *vp,
+		     struct sma_volume *vol, struct ipdk_err *err);
+
+/* Opens the volume as block device name (remote) or finds it (local); 0 or -errno. */
+int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		    unsigned int queues, struct ipdk_err *err);
+
+/* Drops the volume's block device (deleting the one a remote volume made). */
+void sma_volume_close(struct sma_volume *vol);
+
+/* Parses UUID text into 16 bytes; 0 or -EINVAL. */
+int sma_uuid_parse(const char *s, uint8_t out[16]);
+
+/* Parses a 16-byte volume id; 0 or -EINVAL with a message. */
+int sma_volume_id(const ProtobufCBinaryData *id, uint8_t out[16], struct ipdk_err *err);
+
+/* Makes a virtio-blk device for the request; *handle is set on success (also
+ * when the same device exists already). */
+int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
+		      char handle[64], struct ipdk_err *err);
+
+/* Unplugs and removes a device; an unknown but well-formed handle is success. */
+int sma_device_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err *err);
+
+/* Finds a device by handle (-EINVAL malformed, -ENOENT unknown). */
+int sma_device_find(struct ipdk_sma *sma, const char *handle, struct sma_device **out,
+		    struct ipdk_err *err);
+
+/* Brings back a device read from the state file (served and recorded as plugged). */
+int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err);
+
+/* Stops every device's vhost-user server and frees the list (the VM keeps them). */
+void sma_devices_release(struct ipdk_sma *sma);
+
+/* Writes the device list to the state file (atomically); 0 or -errno. */
+int sma_state_save(struct ipdk_sma *sma, struct ipdk_err *err);
+
+/* Reads the state file and restores its devices; a missing file is no error. */
+int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err);
+
+/* Registers the service's methods with the agent's server. */
+int sma_service_register(struct ipdk_sma *sma, struct ipdk_err *err);
+
+/* Stops the agent's thread (queued calls are answered UNAVAILABLE). */
+void sma_service_stop(struct ipdk_sma *sma);
+
+#endif
