@@ -598,9 +598,14 @@ static int c_rw(bool write, int argc, char **argv, struct ipdk_err *err)
 	io.iovcnt = 1;
 	rc = ipdk_blk_io_sync(ch, &io);
 	ipdk_blk_channel_close(ch);
-	if (rc)
-		ipdk_err_set(err, rc, "%s of %" PRIu64 " bytes at %" PRIu64 ": %s",
-			     write ? "write" : "read", len, off, strerror(-rc));
+	if (rc) {
+		struct ipdk_err last;
+
+		ipdk_nvmf_host_last_error(ipdk_blk_nvme_host(dev), &last);
+		ipdk_err_set(err, rc, "%s of %" PRIu64 " bytes at %" PRIu64 ": %s%s%s",
+			     write ? "write" : "read", len, off, strerror(-rc),
+			     last.code ? "; last connection error: " : "", last.code ? last.msg : "");
+	}
 	else if (!write)
 		fwrite(buf, 1, len, stdout);
 	free(buf);

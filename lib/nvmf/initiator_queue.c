@@ -36,6 +36,7 @@
 #define TX_IOV_MAX (IOV_MAX + 8)   /* the largest I/O's data plus its PDU pieces */
 #define CMD_NLB_MAX 65536u           /* NLB is 16 bits, 0's based */
 #define RETRIES_MAX 3
+#define RESENDS_MAX 5                /* reconnections a command rides out */
 
 enum { TX_CMD, TX_H2C };
 enum { RX_HDR, RX_PAD, RX_DATA, RX_DDGST };
@@ -47,7 +48,7 @@ struct nvmf_req {
 	int status;                  /* head: first error */
 	uint16_t cid;
 	uint8_t opc;
-	bool busy, in_capsule, queued, cmd_out, resp_seen;
+	bool busy, in_capsule, queued, cmd_out, resp_seen, doomed;
 	uint64_t slba;
 	uint32_t nlb;
 	size_t off;                  /* where this command's data starts in io's buffers */
@@ -57,7 +58,8 @@ struct nvmf_req {
 	uint16_t ttag;
 	uint32_t h2c_len;            /* payload of the H2CData PDU in the ring */
 	int resp_status;
-	unsigned int retries;
+	unsigned int retries;        /* path errors the controller asked us to retry */
+	unsigned int resends;        /* reconnections it went through */
 	struct nvmf_pdu_layout cl, hl;
 	uint8_t cmd[PDU_CMD_HLEN + DGST_LEN];
 	uint8_t h2c[PDU_DATA_HLEN + DGST_LEN];
@@ -790,8 +792,8 @@ static void io_start(struct nvmf_qpair *q, struct ipdk_blk_io *io, unsigned int 
 		r->len = 0;
 		r->rcvd = 0;
 		r->r2t_left = 0;
-		r->retries = 0;
-		r->queued = r->resp_seen = false;
+		r->retries = r->resends = 0;
+		r->queued = r->resp_seen = r->doomed = false;
 		if (io->op == IPDK_BLK_READ || io->op == IPDK_BLK_WRITE) {
 			r->len = (uint32_t)(nlb * q->bs);
 		} else if (io->op == IPDK_BLK_DISCARD) {
@@ -849,10 +851,25 @@ static void adopt(struct nvmf_qpair *q, const struct nvmf_link *l, unsigned int 
 	q->want_out = false;
 	fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK);
 	epoll_ctl(q->epfd, EPOLL_CTL_ADD, l->fd, &ev);
-	/* everything we held goes again, oldest slots first */
-	for (unsigned int i = 0; i < q->n_reqs; i++)
-		if (q->reqs[i].busy)
-			req_send_cmd(q, &q->reqs[i]);
+	/* everything we held goes again, unless it keeps breaking the connection */
+	for (unsigned int i = 0; i < q->n_reqs; i++) {
+		struct nvmf_req *r = &q->reqs[i];
+
+		r->doomed = r->busy && ++r->resends > RESENDS_MAX;
+		if (r->busy && !r->doomed)
+			req_send_cmd(q, r);
+	}
+	/* then fail the others (their callbacks may start new I/O) */
+	for (unsigned int i = 0; i < q->n_reqs; i++) {
+		struct nvmf_req *r = &q->reqs[i];
+
+		if (!r->doomed)
+			continue;
+		r->doomed = false;
+		IPDK_LOG_WARN("nvmf host: queue %u: command 0x%02x failed: it went through %u lost connections",
+			      q->qid, r->opc, RESENDS_MAX);
+		req_done(q, r, -EIO);
+	}
 }
 
 /* Looks at what the controller told us: a new generation (drop our link), a new link,
@@ -909,7 +926,7 @@ int nvmf_qpair_submit(struct nvmf_qpair *q, struct ipdk_blk_io *io)
 {
 	unsigned int k;
 
-	check_events(q);
+	/* the controller's news wait for poll: callbacks never run in here */
 	if (q->failed)
 		return -EIO;
 	k = io_cmds(q, io);
