@@ -281,6 +281,12 @@ int tdi_table_stats(struct tdi_dev *dev, uint32_t table_id, struct tdi_table_sta
 int tdi_counter_read(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
 		     const struct tdi_entry *entry, uint64_t *packets, uint64_t *bytes,
 		     struct ipdk_err *err);
+/* Sets a counter cell to the given counts (takes effect at once, not at a
+ * batch commit); -EINVAL for a non-zero count of a unit the counter lacks. */
+int tdi_counter_write(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
+		      const struct tdi_entry *entry, uint64_t packets, uint64_t bytes,
+		      struct ipdk_err *err);
+/* Sets a counter cell to zero (tdi_counter_write() with 0, 0). */
 int tdi_counter_reset(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
 		      const struct tdi_entry *entry, struct ipdk_err *err);
 

@@ -1106,8 +1106,9 @@ int tdi_counter_read(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
 	return rc;
 }
 
-int tdi_counter_reset(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
-		      const struct tdi_entry *entry, struct ipdk_err *err)
+int tdi_counter_write(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
+		      const struct tdi_entry *entry, uint64_t packets, uint64_t bytes,
+		      struct ipdk_err *err)
 {
 	const struct tdi_counter_info *c;
 	struct tdi_entry norm;
@@ -1121,8 +1122,22 @@ int tdi_counter_reset(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
 			&norm, err);
 	if (rc)
 		return rc;
-	return dev->ops->counter_write(dev->ctx, counter_id, index, c->direct ? &norm : NULL, 0, 0,
-				       err);
+	/* the target has no cell for a unit the counter does not count: a
+	 * value for it would be dropped silently */
+	if (packets && !(c->unit & TDI_COUNTER_PACKETS))
+		return ipdk_err_set(err, -EINVAL, "counter %s: counts bytes only, packets must be 0",
+				    c->name);
+	if (bytes && !(c->unit & TDI_COUNTER_BYTES))
+		return ipdk_err_set(err, -EINVAL, "counter %s: counts packets only, bytes must be 0",
+				    c->name);
+	return dev->ops->counter_write(dev->ctx, counter_id, index, c->direct ? &norm : NULL,
+				       packets, bytes, err);
+}
+
+int tdi_counter_reset(struct tdi_dev *dev, uint32_t counter_id, uint64_t index,
+		      const struct tdi_entry *entry, struct ipdk_err *err)
+{
+	return tdi_counter_write(dev, counter_id, index, entry, 0, 0, err);
 }
 
 static int register_get(struct tdi_dev *dev, uint32_t reg_id, uint64_t index,

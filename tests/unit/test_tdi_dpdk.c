@@ -929,6 +929,14 @@ static void test_counters_registers(void **state)
 	assert_int_equal(tdi_counter_reset(dev, c->id, 3, NULL, &err), 0);
 	assert_int_equal(tdi_counter_read(dev, c->id, 3, NULL, &after, &bytes, &err), 0);
 	assert_int_equal(after, 0);
+	/* a write sets the cell; bytes of a packets-only counter are refused */
+	assert_int_equal(tdi_counter_write(dev, c->id, 3, NULL, 1234, 0, &err), 0);
+	assert_int_equal(tdi_counter_read(dev, c->id, 3, NULL, &after, &bytes, &err), 0);
+	assert_int_equal(after, 1234);
+	assert_int_equal(tdi_counter_write(dev, c->id, 3, NULL, 1, 5, &err), -EINVAL);
+	assert_int_equal(tdi_counter_write(dev, c->id, c->size, NULL, 1, 0, &err), -ERANGE);
+	assert_int_equal(tdi_counter_read(dev, c->id, 3, NULL, &after, &bytes, &err), 0);
+	assert_int_equal(after, 1234);
 	assert_int_equal(tdi_register_write(dev, r->id, 0, 77, &err), 0);
 	assert_int_equal(tdi_register_read(dev, r->id, 0, &v, &err), 0);
 	assert_int_equal(v, 77);
