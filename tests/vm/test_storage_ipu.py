@@ -1,0 +1,333 @@
+"""storaged in IPU mode with a QEMU guest: the Storage Management Agent makes
+virtio-blk devices (vhost-user-blk, lib/vblk) for volumes that live on a
+remote NVMe/TCP target (a second storaged in target mode, reached through
+discovery), and hotplugs them into the guest (physical_id = root port). From
+the guest's side: the disk appears with the volume's UUID as serial, fio with
+verify=crc32c has zero errors, discard and write-zeroes work, data survives
+unplug and replug and a storaged restart in the middle of a fio run; 64
+devices are plugged into one guest and removed, the 65th refused at the
+limit; bad requests get clear gRPC errors and leave nothing behind.
+One guest boot for the module (about a minute on two cores)."""
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+
+import grpc
+import pytest
+
+import ipdk_vm
+from storaged import Storaged
+from ipu_storaged import IpuStoraged, SmaClient, local_volume, pb, remote_volume
+
+NQN = "nqn.2024-01.io.ipdk:ipu-vol0"
+LOCKED = "nqn.2024-01.io.ipdk:ipu-locked"
+HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:5e0f5a1e-0000-4000-8000-0000000000aa"
+N_DEVICES = 64
+
+
+class Env:
+    pass
+
+
+@pytest.fixture(scope="module")
+def env(image):
+    e = Env()
+    e.dir = tempfile.mkdtemp(prefix="ipdk-vmipu-")
+    e.target = Storaged(e.dir, name="target", config=[
+        "bdev_file disk0 %s size=64 buffered" % os.path.join(e.dir, "disk0.img"),
+        "subsys_add %s any" % NQN, "ns_add %s disk0" % NQN,
+        "bdev_ram locked0 8", "subsys_add %s" % LOCKED, "ns_add %s locked0" % LOCKED])
+    subsys = {s["nqn"]: s for s in
+              (json.loads(l) for l in e.target.ctl("subsys_list").splitlines())}
+    e.vol = subsys[NQN]["namespaces"][0]["uuid"]
+    e.locked_vol = subsys[LOCKED]["namespaces"][0]["uuid"]
+    e.guest = ipdk_vm.Guest(workdir=e.dir, root_ports=N_DEVICES + 2, mem_mb=512, fio=True)
+    e.guest.start()
+    e.ipu = IpuStoraged(e.dir, qmp=e.guest.ipdk_qmp_path, args=[
+        "--slots", str(N_DEVICES + 2), "--max-devices", str(N_DEVICES), "--hostnqn", HOSTNQN,
+        "--connect-timeout", "2000"])
+    e.sma = SmaClient(e.ipu.sma_port)
+    yield e
+    e.sma.close()
+    alive = e.guest.running()
+    e.guest.stop()
+    ipu_ok, target_ok = e.ipu.alive(), e.target.alive()
+    e.ipu.stop()
+    e.target.stop()
+    logs = e.ipu.log_text()[-3000:] + e.target.log_text()[-1000:]
+    shutil.rmtree(e.dir, ignore_errors=True)
+    assert alive, "guest died:\n" + e.guest.console_text()[-3000:]
+    assert ipu_ok and target_ok, "a storaged died:\n" + logs
+
+
+def disks(g):
+    """{serial: block device} of the guest's virtio disks."""
+    out = g.sh("for d in /sys/block/vd*; do [ -e $d/serial ] && "
+               "echo $(basename $d) $(cat $d/serial); done; true", timeout=60)
+    return {l.split()[1]: l.split()[0] for l in out.splitlines() if len(l.split()) == 2}
+
+
+def wait_disk(g, vid, present=True, timeout=30):
+    end = time.monotonic() + timeout
+    while True:
+        d = disks(g).get(vid[:20])
+        if (d is not None) == present:
+            return d
+        assert time.monotonic() < end, "disk %s still %s; guest has %s" % (
+            vid, "missing" if present else "present", disks(g))
+        time.sleep(0.3)
+
+
+def qemu_objects(g):
+    """Our device and chardev ids QEMU holds."""
+    devs = [c["name"] for c in g.qmp.cmd("qom-list", path="/machine/peripheral")]
+    chrs = [c["label"] for c in g.qmp.cmd("query-chardev")]
+    return sorted(x for x in devs + chrs if x.startswith("ipdk-"))
+
+
+def fio_verify(g, dev, size="16m", seed=1, **kw):
+    job = {"global": {"filename": "/dev/" + dev, "direct": 1, "ioengine": "libaio",
+                      "size": size, "randseed": seed},
+           "jobs": {"w": dict({"rw": "randwrite", "bsrange": "4k-64k", "iodepth": 8,
+                               "verify": "crc32c", "do_verify": 1,
+                               "verify_fatal": 1}, **kw)}}
+    r = g.fio(job, timeout=300)
+    j = r["jobs"][0]
+    assert j["error"] == 0, "fio failed: %s" % json.dumps(j)[:2000]
+    assert j["write"]["io_bytes"] > 0 and j["read"]["io_bytes"] > 0
+    return j
+
+
+def test_remote_volume_fio_unplug_replug(env):
+    g, sma = env.guest, env.sma
+    vol = remote_volume(env.vol, env.target.port, NQN)
+    h = sma.create_virtio_blk(vol, 0)
+    assert h == "virtio_blk:vblk0"
+    # the same request again is the same device (CreateDevice is idempotent)
+    assert sma.create_virtio_blk(vol, 0) == h
+    dev = wait_disk(g, env.vol)
+    sysfs = "/sys/block/%s/" % dev
+    assert int(g.sh("cat %ssize" % sysfs)) == 64 * 2048
+    assert int(g.sh("cat %squeue/discard_max_bytes" % sysfs)) > 0
+    assert int(g.sh("cat %squeue/write_zeroes_max_bytes" % sysfs)) > 0
+    assert g.sh("cat %sro" % sysfs).strip() == "0"
+    fio_verify(g, dev)
+    # discard reads back zeroes; a marker at 32 MiB survives unplug and replug
+    g.sh("dd if=/dev/urandom of=/dev/%s bs=64k count=16 oflag=direct 2>/dev/null && "
+         "blkdiscard -o 0 -l 1048576 /dev/%s" % (dev, dev))
+    zeros = g.sh("dd if=/dev/%s bs=64k count=16 iflag=direct 2>/dev/null | od -An -v -tx1 "
+                 "| tr -d ' \\n' | tr -d 0 | wc -c" % dev)
+    assert zeros.strip() == "0"
+    g.sh("dd if=/dev/urandom of=/tmp/marker bs=4k count=64 2>/dev/null && "
+         "dd if=/tmp/marker of=/dev/%s bs=4k seek=8192 oflag=direct 2>/dev/null && sync" % dev)
+    sma.delete(h)
+    wait_disk(g, env.vol, present=False)
+    assert qemu_objects(g) == []
+    sma.delete(h)   # deleting again is fine
+    assert sma.create_virtio_blk(vol, 2) == "virtio_blk:vblk2"
+    dev = wait_disk(g, env.vol)
+    g.sh("dd if=/dev/%s of=/tmp/back bs=4k skip=8192 count=64 iflag=direct 2>/dev/null && "
+         "cmp /tmp/marker /tmp/back" % dev)
+    st = [d for d in env.ipu.devices() if d["handle"] == "virtio_blk:vblk2"][0]
+    assert st["remote"] and st["connected"] and st["errors"] == 0
+    sma.delete("virtio_blk:vblk2")
+    wait_disk(g, env.vol, present=False)
+
+
+def test_storaged_restart_during_fio(env):
+    """storaged (IPU side) is killed in the middle of a guest fio run and
+    started again: it restores the device from its state file, QEMU
+    reconnects (reconnect=1), the requests in flight are resubmitted from the
+    inflight region, and fio completes with verify passing."""
+    g, sma = env.guest, env.sma
+    h = sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 3)
+    dev = wait_disk(g, env.vol)
+    job = {"global": {"filename": "/dev/" + dev, "direct": 1, "ioengine": "libaio",
+                      "size": "24m", "randseed": 7},
+           "jobs": {"w": {"rw": "randwrite", "bs": "4k", "iodepth": 16, "verify": "crc32c",
+                          "do_verify": 1, "verify_fatal": 1}}}
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=g.fio(job, timeout=300)))
+    t.start()
+    time.sleep(3)
+    env.ipu.stop(sig=9)
+    time.sleep(1)
+    env.ipu.start()
+    t.join(300)
+    assert not t.is_alive(), "fio did not finish"
+    j = result["r"]["jobs"][0]
+    assert j["error"] == 0, "fio failed across the restart: %s\n%s" % (
+        json.dumps(j)[:1500], env.ipu.log_text()[-2000:])
+    assert j["write"]["io_bytes"] == 24 << 20
+    assert "restored" in env.ipu.log_text()
+    env.sma = sma = SmaClient(env.ipu.sma_port)
+    assert [d["handle"] for d in env.ipu.devices()] == [h]
+    sma.delete(h)
+    wait_disk(g, env.vol, present=False)
+    assert qemu_objects(g) == []
+
+
+def test_64_devices_and_the_65th(env):
+    g, sma = env.guest, env.sma
+    vols = [str(uuid.uuid4()) for _ in range(N_DEVICES + 1)]
+    for v in vols:
+        env.ipu.ctl("bdev_ram %s 1" % v)
+    handles = [sma.create_virtio_blk(local_volume(v), i) for i, v in enumerate(vols[:-1])]
+    assert handles == ["virtio_blk:vblk%d" % i for i in range(N_DEVICES)]
+    code, msg = sma.error("CreateDevice", pb.CreateDeviceRequest(
+        volume=local_volume(vols[-1]), virtio_blk={"physical_id": N_DEVICES}))
+    assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "limit of 64" in msg, msg
+    end = time.monotonic() + 120
+    while len(disks(g)) < N_DEVICES:
+        assert time.monotonic() < end, "the guest sees %d disks" % len(disks(g))
+        time.sleep(1)
+    assert sorted(disks(g)) == sorted(v[:20] for v in vols[:-1])
+    # every disk answers I/O
+    g.sh("for d in /sys/block/vd*; do dd if=/dev/$(basename $d) of=/dev/null bs=4k count=1 "
+         "iflag=direct 2>/dev/null || exit 1; done", timeout=120)
+    for h in handles:
+        sma.delete(h)
+    end = time.monotonic() + 60
+    while disks(g):
+        assert time.monotonic() < end, "the guest still sees %s" % disks(g)
+        time.sleep(1)
+    assert qemu_objects(g) == [] and env.ipu.devices() == []
+    for v in vols:
+        env.ipu.ctl("bdev_delete %s" % v)
+
+
+class SilentServer:
+    """A TCP listener that accepts and never answers (a hung target)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.conns.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_bad_input(env):
+    g, sma = env.guest, env.sma
+    C = grpc.StatusCode
+    h = sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 1)
+    wait_disk(g, env.vol)
+
+    def create_err(vol, pid, vid=0):
+        req = pb.CreateDeviceRequest(volume=vol)
+        req.virtio_blk.physical_id = pid
+        req.virtio_blk.virtual_id = vid
+        return sma.error("CreateDevice", req)
+
+    other = str(uuid.uuid4())
+    env.ipu.ctl("bdev_ram %s 1" % other)
+    # a taken physical id, the same volume twice
+    code, msg = create_err(local_volume(other), 1)
+    assert code == C.ALREADY_EXISTS and "physical_id 1 is taken" in msg, msg
+    code, msg = create_err(remote_volume(env.vol, env.target.port, NQN), 5)
+    assert code == C.ALREADY_EXISTS and "attached to device virtio_blk:vblk1" in msg, msg
+    # out of range ids, no volume, a short volume id, no params
+    code, msg = create_err(local_volume(other), N_DEVICES + 2)
+    assert code == C.OUT_OF_RANGE and "physical_id" in msg, msg
+    code, msg = create_err(local_volume(other), 6, vid=3)
+    assert code == C.INVALID_ARGUMENT and "virtual_id" in msg, msg
+    req = pb.CreateDeviceRequest()
+    req.virtio_blk.physical_id = 6
+    code, msg = sma.error("CreateDevice", req)
+    assert code == C.INVALID_ARGUMENT and "volume is required" in msg, msg
+    code, msg = create_err(pb.VolumeParameters(volume_id=b"abc"), 6)
+    assert code == C.INVALID_ARGUMENT and "16" in msg, msg
+    code, msg = sma.error("CreateDevice", pb.CreateDeviceRequest(volume=local_volume(other)))
+    assert code == C.INVALID_ARGUMENT, msg
+    # an unknown local volume, a wrong NQN, a host not allowed, a bad transport
+    code, msg = create_err(local_volume(str(uuid.uuid4())), 6)
+    assert code == C.NOT_FOUND and "no local block device" in msg, msg
+    anew = str(uuid.uuid4())    # volumes that are nowhere
+    code, msg = create_err(remote_volume(anew, env.target.port,
+                                         "nqn.2024-01.io.ipdk:nothing-here"), 6)
+    assert code == C.NOT_FOUND and "not offered" in msg, msg
+    code, msg = create_err(remote_volume(env.locked_vol, env.target.port, LOCKED), 6)
+    assert code == C.NOT_FOUND and LOCKED in msg, msg
+    code, msg = create_err(remote_volume(anew, env.target.port, NQN), 6)
+    assert code == C.NOT_FOUND and "UUID" in msg, msg
+    bad = remote_volume(env.vol, env.target.port, NQN)
+    bad.nvmf.discovery.discovery_endpoints[0].trtype = "rdma"
+    code, msg = create_err(bad, 6)
+    assert code == C.INVALID_ARGUMENT and "rdma" in msg, msg
+    code, msg = create_err(remote_volume(env.vol, env.target.port, "not an nqn"), 6)
+    assert code == C.INVALID_ARGUMENT and "NQN" in msg, msg
+    # nobody listening, and a target that accepts but never answers
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    closed_port = s.getsockname()[1]
+    s.close()
+    code, msg = create_err(remote_volume(anew, closed_port, NQN), 6)
+    assert code == C.UNAVAILABLE and "no discovery service answered" in msg, msg
+    silent = SilentServer()
+    t0 = time.monotonic()
+    code, msg = create_err(remote_volume(anew, silent.port, NQN), 6)
+    silent.close()
+    assert code in (C.DEADLINE_EXCEEDED, C.UNAVAILABLE) and "answered" in msg, msg
+    assert time.monotonic() - t0 < 30
+    # malformed protobufs
+    for name in ("CreateDevice", "DeleteDevice", "AttachVolume", "SetQos"):
+        with pytest.raises(grpc.RpcError) as e:
+            sma.raw(name, b"\x0a\xff\xff\xff\xff\x0f")
+        assert e.value.code() == C.INVALID_ARGUMENT, (name, e.value.details())
+    # unknown handles
+    code, msg = sma.error("DeleteDevice", pb.DeleteDeviceRequest(handle="nvme:0"))
+    assert code == C.NOT_FOUND and "not one of ours" in msg, msg
+    code, msg = sma.error("DeleteDevice", pb.DeleteDeviceRequest(handle=""))
+    assert code == C.INVALID_ARGUMENT, msg
+    sma.delete("virtio_blk:vblk40")    # well-formed, absent: deleted already
+    code, msg = sma.error("AttachVolume", pb.AttachVolumeRequest(
+        device_handle="virtio_blk:vblk40", volume=local_volume(other)))
+    assert code == C.NOT_FOUND and "does not exist" in msg, msg
+    # attach/detach: a virtio-blk device keeps its one volume
+    sma.call("AttachVolume", pb.AttachVolumeRequest(
+        device_handle=h, volume=remote_volume(env.vol, env.target.port, NQN)))
+    code, msg = sma.error("AttachVolume", pb.AttachVolumeRequest(
+        device_handle=h, volume=local_volume(other)))
+    assert code == C.FAILED_PRECONDITION and "keeps the volume" in msg, msg
+    code, msg = sma.error("DetachVolume", pb.DetachVolumeRequest(
+        device_handle=h, volume_id=uuid.UUID(env.vol).bytes))
+    assert code == C.FAILED_PRECONDITION and "delete the device" in msg, msg
+    sma.call("DetachVolume", pb.DetachVolumeRequest(device_handle=h,
+                                                    volume_id=uuid.UUID(other).bytes))
+    # QoS: no limiter yet, and the capabilities say so
+    caps = sma.call("GetQosCapabilities", pb.GetQosCapabilitiesRequest(
+        device_type=pb.DEVICE_TYPE_VIRTIO_BLK))
+    assert not caps.max_device_caps.rd_iops and not caps.max_volume_caps.rw_bandwidth
+    code, msg = sma.error("GetQosCapabilities", pb.GetQosCapabilitiesRequest())
+    assert code == C.INVALID_ARGUMENT, msg
+    sma.call("SetQos", pb.SetQosRequest(device_handle=h, maximum=pb.QosLimit()))
+    code, msg = sma.error("SetQos", pb.SetQosRequest(device_handle=h,
+                                                     maximum=pb.QosLimit(rd_iops=10)))
+    assert code == C.INVALID_ARGUMENT and "rd_iops" in msg, msg
+    # nothing changed: one device, the disk still works, QEMU holds only it
+    assert [d["handle"] for d in env.ipu.devices()] == [h]
+    assert qemu_objects(g) == ["ipdk-chr-vblk1", "ipdk-vblk1"]
+    dev = wait_disk(g, env.vol)
+    g.sh("dd if=/dev/%s of=/dev/null bs=4k count=16 iflag=direct 2>/dev/null" % dev)
+    sma.delete(h)
+    wait_disk(g, env.vol, present=False)
+    env.ipu.ctl("bdev_delete %s" % other)
+    assert env.ipu.alive() and env.target.alive()
