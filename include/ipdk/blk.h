@@ -138,8 +138,9 @@ struct ipdk_blk_nvme_opts {
  * linked through blk_nvme_dep). It owns its controller connection; each channel
  * is one I/O queue (at most host->io_queues channels at a time). While the
  * controller reconnects, I/O is held and resent; after ctrl_loss_tmo_ms it fails
- * with -EIO. Write-zeroes and discard are offered when the controller has them,
- * flush always; larger I/Os than the controller takes are split. */
+ * with -EIO. Write-zeroes is offered when the controller has it, discard when it
+ * has Dataset Management and deallocated blocks read as zeroes (DLFEAT), flush
+ * when it has a volatile write cache; I/Os larger than it takes are split. */
 int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts,
 			 struct ipdk_blk_dev **out, struct ipdk_err *err);
 

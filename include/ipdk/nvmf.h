@@ -172,6 +172,7 @@ struct ipdk_nvmf_host_ns {
 	uint32_t block_size;               /* from the LBA format in use */
 	uint8_t uuid[16];                  /* all zero when the controller gives none */
 	bool has_uuid;
+	bool dealloc_zeroes;               /* DLFEAT: deallocated blocks read back as zeroes */
 };
 
 /* One discovery log entry. */

@@ -4,7 +4,8 @@
  * connection (admin queue, keep-alive, reconnection); each channel is one I/O
  * queue of that controller, driven by the channel's thread with no lock on
  * the I/O path. Write-zeroes and discard are offered when the controller's
- * ONCS has them; flush always goes to the controller (it is a no-op there
+ * ONCS has them (discard only when the namespace's DLFEAT says deallocated
+ * blocks read as zeroes, as lib/blk's discard promises); flush always goes to the controller (it is a no-op there
  * when it has no volatile cache). While the controller reconnects, I/O is
  * held in the queues and resent; it fails with -EIO only after
  * ctrl_loss_tmo_ms.
@@ -136,7 +137,8 @@ int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts
 	d->dev.read_only = opts->read_only;
 	d->dev.features = (info->vwc ? IPDK_BLK_F_FLUSH : 0) |
 			  (info->oncs & (1u << 3) ? IPDK_BLK_F_WRITE_ZEROES : 0) |
-			  (info->oncs & (1u << 2) ? IPDK_BLK_F_DISCARD : 0);
+			  /* lib/blk's discard promises zeroes: only when DLFEAT does too */
+			  (info->oncs & (1u << 2) && ns.dealloc_zeroes ? IPDK_BLK_F_DISCARD : 0);
 	d->dev.ops = &nvme_ops;
 	rc = ipdk_blk_register(&d->dev, err);
 	if (rc < 0)

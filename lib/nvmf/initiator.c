@@ -558,6 +558,7 @@ int ipdk_nvmf_host_ns_info(struct ipdk_nvmf_host *h, uint32_t nsid,
 		goto out;
 	}
 	out->block_size = 1u << lbads;
+	out->dealloc_zeroes = (buf[IDN_DLFEAT] & 7) == 1;
 	/* the UUID from the identification descriptors, when the controller has one */
 	if (ipdk_nvmf_host_identify(h, CNS_NS_DESC, nsid, buf, NULL) == 0) {
 		for (unsigned int off = 0; off + 4 <= IDENTIFY_LEN;) {

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from storaged import BUILD, HOSTNQN, NvmeTcpHost, Storaged, crc32c
+from nvmf_host import NVMF_HOST, run as nvmf_host_run
+from storaged import HOSTNQN, NvmeTcpHost, Storaged, crc32c
 
-NVMF_HOST = os.path.join(BUILD, "tools", "nvmf-host")
 NQN = "nqn.2024-01.io.ipdk:ini0"
 FILE_NQN = "nqn.2024-01.io.ipdk:inifile"
 LOCKED = "nqn.2024-01.io.ipdk:inilocked"
@@ -48,18 +48,8 @@ def target(workdir):
     assert t.stop() == 0, t.log_text()
 
 
-def nvmf_host(port, *args, nqn=NQN, check=True, stdin=None, timeout=120):
-    if not os.access(NVMF_HOST, os.X_OK):
-        pytest.fail("nvmf-host not built: %s (set IPDK_BUILD)" % NVMF_HOST)
-    cmd = [NVMF_HOST, "-a", "127.0.0.1", "-p", str(port)]
-    if nqn:
-        cmd += ["-n", nqn]
-    r = subprocess.run(cmd + [str(a) for a in args], input=stdin, capture_output=True,
-                       timeout=timeout)
-    if check:
-        assert r.returncode == 0, "nvmf-host %s: %d\n%s" % (" ".join(map(str, args)),
-                                                            r.returncode, r.stderr.decode())
-    return r
+def nvmf_host(port, *args, nqn=NQN, **kw):
+    return nvmf_host_run(port, *args, nqn=nqn, **kw)
 
 
 def jrun(port, *args, **kw):
@@ -312,7 +302,6 @@ class FakeTarget:
                 continue
             sqe = rest[:64]
             opc, cid = sqe[0], struct.unpack("<H", sqe[2:4])[0]
-            data = rest[pdo - 8:] if pdo else b""
             if opc == 0x7F and sqe[4] == 0x01:        # Connect
                 qid = struct.unpack("<H", sqe[42:44])[0]
                 self.resp(c, cid, dw0=7)

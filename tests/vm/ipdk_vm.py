@@ -41,7 +41,7 @@ AGENT_PORT = "org.ipdk.agent"
 # ones are looked up by name at run time (no modprobe aliases in the guest).
 MODULES = ["virtio_pci", "virtio_console", "virtio_net", "virtio_blk",
            "crc32c_generic", "crc64_rocksoft_generic", "crct10dif_generic",
-           "nvme", "nvme-tcp"]
+           "nvme", "nvme-tcp", "nvmet", "nvmet-tcp"]
 
 INIT = r"""#!/bin/sh
 # ipdk test guest: mount the basics, load modules, run the command agent.
