@@ -763,23 +763,35 @@ static int member_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 	return ipdk_err_set(err, -EINVAL, "update type %d is not INSERT, MODIFY or DELETE", type);
 }
 
+/* The checks of a group's max_size and members (P4Runtime's rules on
+ * max_size, the P4Info's size semantics, the target's members per group). */
 static int group_members_check(struct p4m_profile *pr, const P4__V1__ActionProfileGroup *ag,
 			       struct ipdk_err *err)
 {
-	uint32_t max = ag->max_size > 0 ? (uint32_t)ag->max_size : pr->max_group_size;
+	uint32_t limit = ag->max_size > 0 ? (uint32_t)ag->max_size : pr->max_group_size;
+	const char *unit = pr->sum_of_members ? "members" : "weight";
+	uint64_t size = 0;
 
 	if (ag->max_size < 0 || (pr->max_group_size && (uint32_t)ag->max_size > pr->max_group_size))
-		return ipdk_err_set(err, -EINVAL, "action profile %s: max_size %d not in 0..%u",
-				    pr->name, ag->max_size, pr->max_group_size);
-	if (max && ag->n_members > max)
-		return ipdk_err_set(err, -ENOSPC, "action profile %s: group %u: %zu members, at most %u",
-				    pr->name, ag->group_id, ag->n_members, max);
+		return ipdk_err_set(err, -EINVAL, "action profile %s: group %u: max_size %d not in 0..%u",
+				    pr->name, ag->group_id, ag->max_size, pr->max_group_size);
+	/* without a P4Info limit, a max_size in members the target cannot
+	 * hold is refused when the group is made */
+	if (pr->sum_of_members && limit > pr->target_members)
+		return ipdk_err_set(err, -ENOSPC,
+				    "action profile %s: group %u: max_size %u, a group of this target holds at most %u members",
+				    pr->name, ag->group_id, limit, pr->target_members);
 	for (size_t i = 0; i < ag->n_members; i++) {
 		const P4__V1__ActionProfileGroup__Member *gm = ag->members[i];
 
 		if (gm->weight < 1)
 			return ipdk_err_set(err, -EINVAL, "action profile %s: group %u: member %u: weight %d (at least 1)",
 					    pr->name, ag->group_id, gm->member_id, gm->weight);
+		if (pr->max_member_weight && (uint32_t)gm->weight > pr->max_member_weight)
+			return ipdk_err_set(err, -EINVAL,
+					    "action profile %s: group %u: member %u: weight %d above max_member_weight %u",
+					    pr->name, ag->group_id, gm->member_id, gm->weight,
+					    pr->max_member_weight);
 		if (pr->member_table >= 0 && !member_find(pr, gm->member_id))
 			return ipdk_err_set(err, -ENOENT, "action profile %s: group %u: no member %u",
 					    pr->name, ag->group_id, gm->member_id);
@@ -787,7 +799,16 @@ static int group_members_check(struct p4m_profile *pr, const P4__V1__ActionProfi
 			if (ag->members[k]->member_id == gm->member_id)
 				return ipdk_err_set(err, -EINVAL, "action profile %s: group %u: member %u listed twice",
 						    pr->name, ag->group_id, gm->member_id);
+		size += pr->sum_of_members ? 1 : (uint64_t)gm->weight;
 	}
+	if (limit && size > limit)
+		return ipdk_err_set(err, -ENOSPC, "action profile %s: group %u: %s %" PRIu64 " above its %s %u",
+				    pr->name, ag->group_id, unit, size,
+				    ag->max_size > 0 ? "max_size" : "max_group_size", limit);
+	if (ag->n_members > pr->target_members)
+		return ipdk_err_set(err, -ENOSPC,
+				    "action profile %s: group %u: %zu members, a group of this target holds at most %u",
+				    pr->name, ag->group_id, ag->n_members, pr->target_members);
 	return 0;
 }
 
@@ -884,6 +905,7 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		memset(g, 0, sizeof(*g));
 		g->id = ag->group_id;
 		g->tdi_idx = idx;
+		g->max_size = (uint32_t)ag->max_size;
 		rc = group_apply(tdi, pr, g, ag, err);
 		if (rc) {
 			struct ipdk_err ignore;
@@ -896,6 +918,10 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		if (!g)
 			return ipdk_err_set(err, -ENOENT, "action profile %s: no group %u", pr->name,
 					    ag->group_id);
+		if ((uint32_t)ag->max_size != g->max_size)
+			return ipdk_err_set(err, -EINVAL,
+					    "action profile %s: group %u: max_size %d, it was made with %u (it cannot change)",
+					    pr->name, ag->group_id, ag->max_size, g->max_size);
 		return group_apply(tdi, pr, g, ag, err);
 	case P4__V1__UPDATE__TYPE__DELETE:
 		if (!g)
@@ -1605,6 +1631,7 @@ static int profiles_read(const struct p4_model *m, const P4__V1__Entity *want, s
 				p4__v1__action_profile_group__init(&o->ag);
 				o->ag.action_profile_id = pr->id;
 				o->ag.group_id = g->id;
+				o->ag.max_size = (int32_t)g->max_size;
 				o->gm = calloc(g->n_members + 1, sizeof(*o->gm));
 				o->gmp = calloc(g->n_members + 1, sizeof(*o->gmp));
 				if (!o->gm || !o->gmp) {

@@ -288,6 +288,17 @@ static int derived_p4info(struct p4_model *m, const char *spec_name, struct ipdk
 		pp->with_selector = pr->with_selector;
 		pp->size = (int64_t)pr->size;
 		pp->max_group_size = (int32_t)pr->max_group_size;
+		if (pr->with_selector && pr->sum_of_members) {
+			P4__Config__V1__ActionProfile__SumOfMembers *sm =
+				ARENA_NEW(&a, P4__Config__V1__ActionProfile__SumOfMembers,
+					  p4__config__v1__action_profile__sum_of_members__init);
+
+			if (!sm)
+				break;
+			pp->selector_size_semantics_case =
+				P4__CONFIG__V1__ACTION_PROFILE__SELECTOR_SIZE_SEMANTICS_SUM_OF_MEMBERS;
+			pp->sum_of_members = sm;
+		}
 	}
 	for (uint32_t i = 0; i < m->n_counters && !a.failed; i++) {
 		const struct p4m_cell_obj *c = &m->counters[i];
@@ -425,7 +436,10 @@ int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_
 			copy_name(pr->name, t->name);
 			pr->with_selector = true;
 			pr->size = (uint64_t)t->n_groups_max * t->n_members_per_group_max;
-			pr->max_group_size = t->n_members_per_group_max;
+			/* the target's limit is a number of members, whatever
+			 * their weights */
+			pr->max_group_size = pr->target_members = t->n_members_per_group_max;
+			pr->sum_of_members = true;
 			pr->member_table = -1;
 			pr->selector = (int32_t)i;
 			continue;
@@ -705,7 +719,17 @@ static int map_profile(struct p4_model *m, const P4__Config__V1__ActionProfile *
 	copy_name(pr->name, name);
 	pr->with_selector = pp->with_selector;
 	pr->size = pp->size > 0 ? (uint64_t)pp->size : 0;
-	pr->max_group_size = pp->max_group_size > 0 ? (uint32_t)pp->max_group_size : 0;
+	if (pp->max_group_size < 0)
+		return ipdk_err_set(err, -EINVAL, "action profile %s: max_group_size %d is negative",
+				    name, pp->max_group_size);
+	pr->max_group_size = (uint32_t)pp->max_group_size;
+	if (pp->selector_size_semantics_case ==
+	    P4__CONFIG__V1__ACTION_PROFILE__SELECTOR_SIZE_SEMANTICS_SUM_OF_MEMBERS) {
+		int32_t w = pp->sum_of_members ? pp->sum_of_members->max_member_weight : 0;
+
+		pr->sum_of_members = true;
+		pr->max_member_weight = w > 0 ? (uint32_t)w : 0;
+	}
 	pr->member_table = pr->selector = -1;
 	if (mt) {
 		const struct tdi_table_info *x = tdi_table_find(tdi, mt);
@@ -724,8 +748,14 @@ static int map_profile(struct p4_model *m, const P4__Config__V1__ActionProfile *
 					    "action profile %s: group table \"%s\" is not a selector of the spec",
 					    name, gt);
 		pr->selector = (int32_t)x->id;
-		if (!pr->max_group_size)
-			pr->max_group_size = x->n_members_per_group_max;
+		pr->target_members = x->n_members_per_group_max;
+		/* a group the P4Info allows must fit the target: with either
+		 * size semantics a group of max_group_size may have that many
+		 * members */
+		if (pr->max_group_size > pr->target_members)
+			return ipdk_err_set(err, -EINVAL,
+					    "action profile %s: max_group_size %u, but a group of selector %s holds at most %u members",
+					    name, pr->max_group_size, gt, pr->target_members);
 	}
 	if (pr->member_table < 0)
 		return ipdk_err_set(err, -EINVAL,

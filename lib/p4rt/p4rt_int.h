@@ -77,6 +77,7 @@ struct p4m_group {
 	uint32_t tdi_idx;               /* group index in the TDI selector */
 	uint32_t n_members;
 	uint32_t *members, *weights;
+	uint32_t max_size;              /* as written (0: the profile's limit) */
 	uint32_t refs;                  /* table entries using it */
 };
 
@@ -85,7 +86,14 @@ struct p4m_profile {
 	char name[TDI_NAME_MAX];
 	bool with_selector;
 	uint64_t size;
+	/* group size limits: max_group_size is the P4Info's (0: none), counted
+	 * in members (sum_of_members) or in weights (sum_of_weights, the
+	 * default); target_members is what one selector group of the target
+	 * holds */
 	uint32_t max_group_size;
+	bool sum_of_members;
+	uint32_t max_member_weight;     /* sum_of_members: 0 = any */
+	uint32_t target_members;
 	int32_t member_table;           /* TDI table keyed by member id, -1: none */
 	int32_t selector;               /* TDI selector table, -1: none */
 	uint32_t n_table_ids;

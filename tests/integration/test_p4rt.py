@@ -800,3 +800,84 @@ def test_bundle_whose_p4info_does_not_fit_the_spec_is_refused(client):
                             pc.bundle(open(spec_path("lb_select.spec")).read(), LB_CONTEXT, info))
     assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
     assert "hdr.ipv4.dst_addr" in e.value.details()
+
+
+def _lb_group(gid, members, max_size=0):
+    g = p4.ActionProfileGroup(action_profile_id=0x11000001, group_id=gid, max_size=max_size)
+    for mid, w in members:
+        g.members.add(member_id=mid, weight=w)
+    return g
+
+
+def test_action_profile_group_max_size(env, client):
+    """max_size is kept and read back, may not change, is checked against the
+    P4Info's max_group_size (16 here) and bounds the group: by weight by
+    default, by members with sum_of_members; member and group id 0 are not ids."""
+    A = p4.SetForwardingPipelineConfigRequest
+    AP = 0x11000001
+
+    def push(info):
+        client.set_pipeline(A.VERIFY_AND_COMMIT, pc.bundle(open(spec_path("lb_select.spec")).read(),
+                                                           LB_CONTEXT, info))
+        return pc.Info(client.get_pipeline().p4info)
+
+    try:
+        info = push(lb_p4info())
+        client.write([update("insert", action_profile_member=p4.ActionProfileMember(
+            action_profile_id=AP, member_id=m, action=info.act("ingress.set_member", port=1,
+                                                                dst_mac=MAC2)))
+            for m in range(1, 7)])
+        client.write([update("insert", action_profile_group=_lb_group(1, [(1, 1), (2, 1)], 4))])
+        got = client.read(p4.Entity(action_profile_group=p4.ActionProfileGroup(
+            action_profile_id=AP, group_id=1)))
+        assert got[0].action_profile_group.max_size == 4
+        cases = [
+            # five members in a group of at most four
+            ("insert", _lb_group(2, [(m, 1) for m in range(1, 6)], 4), grpc.StatusCode.RESOURCE_EXHAUSTED),
+            # sum_of_weights (the default): 3 + 2 > 4
+            ("insert", _lb_group(2, [(1, 3), (2, 2)], 4), grpc.StatusCode.RESOURCE_EXHAUSTED),
+            # max_size above the P4Info's max_group_size
+            ("insert", _lb_group(2, [(1, 1)], 17), grpc.StatusCode.INVALID_ARGUMENT),
+            ("insert", _lb_group(2, [(1, 1)], -1), grpc.StatusCode.INVALID_ARGUMENT),
+            # max_size is fixed when the group is made
+            ("modify", _lb_group(1, [(1, 1)], 8), grpc.StatusCode.INVALID_ARGUMENT),
+            ("modify", _lb_group(1, [(1, 2), (2, 2), (3, 1)], 4), grpc.StatusCode.RESOURCE_EXHAUSTED),
+        ]
+        for kind, g, want in cases:
+            with pytest.raises(grpc.RpcError) as e:
+                client.write([update(kind, action_profile_group=g)])
+            assert code(e) == want, (g, e.value.details())
+        client.write([update("modify", action_profile_group=_lb_group(1, [(1, 2), (2, 2)], 4))])
+        # without max_size the P4Info's max_group_size (16) is the bound
+        client.write([update("insert", action_profile_group=_lb_group(3, [(1, 10), (2, 6)]))])
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("insert", action_profile_group=_lb_group(4, [(1, 10), (2, 7)]))])
+        assert code(e) == grpc.StatusCode.RESOURCE_EXHAUSTED
+        got = client.read(p4.Entity(action_profile_group=p4.ActionProfileGroup(action_profile_id=AP)))
+        assert sorted((g.action_profile_group.group_id, g.action_profile_group.max_size)
+                      for g in got) == [(1, 4), (3, 0)]
+        client.write([update("delete", action_profile_group=_lb_group(g, [])) for g in (1, 3)])
+
+        # sum_of_members: weights do not count, max_member_weight bounds each
+        p = lb_p4info()
+        p.action_profiles[0].sum_of_members.max_member_weight = 5
+        info = push(p)
+        client.write([update("insert", action_profile_member=p4.ActionProfileMember(
+            action_profile_id=AP, member_id=m, action=info.act("ingress.set_member", port=1,
+                                                                dst_mac=MAC2)))
+            for m in range(1, 4)])
+        client.write([update("insert", action_profile_group=_lb_group(1, [(1, 5), (2, 5)], 2))])
+        for g, want in ((_lb_group(2, [(1, 6)]), grpc.StatusCode.INVALID_ARGUMENT),
+                        (_lb_group(2, [(1, 1), (2, 1), (3, 1)], 2), grpc.StatusCode.RESOURCE_EXHAUSTED)):
+            with pytest.raises(grpc.RpcError) as e:
+                client.write([update("insert", action_profile_group=g)])
+            assert code(e) == want, (g, e.value.details())
+        # a max_group_size the selector cannot hold (16 members) is refused
+        p = lb_p4info()
+        p.action_profiles[0].max_group_size = 17
+        with pytest.raises(grpc.RpcError) as e:
+            push(p)
+        assert code(e) == grpc.StatusCode.INVALID_ARGUMENT and "max_group_size" in e.value.details()
+    finally:
+        client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
+            p4_device_config=open(spec_path("l2l3.spec")).read().encode()))
