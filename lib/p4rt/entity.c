@@ -691,6 +691,11 @@ static int member_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 
 	if (!pr)
 		return ipdk_err_set(err, -EINVAL, "unknown action profile id 0x%08x", am->action_profile_id);
+	/* P4Runtime member ids are non-zero; on this target an empty group and
+	 * a table miss select member 0, so it must never name a member */
+	if (!am->member_id)
+		return ipdk_err_set(err, -EINVAL, "action profile %s: member id 0 is not a valid id",
+				    pr->name);
 	mb = member_find(pr, am->member_id);
 	memset(&e, 0, sizeof(e));
 	if (type != P4__V1__UPDATE__TYPE__DELETE && pr->member_table >= 0) {
@@ -877,6 +882,8 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		return ipdk_err_set(err, -EINVAL, "unknown action profile id 0x%08x", ag->action_profile_id);
 	if (pr->selector < 0)
 		return ipdk_err_set(err, -EINVAL, "action profile %s has no selector: no groups", pr->name);
+	if (!ag->group_id)
+		return ipdk_err_set(err, -EINVAL, "action profile %s: group id 0 is not a valid id", pr->name);
 	sel = &tdi_dev_schema(tdi)->tables[pr->selector];
 	g = group_find(pr, ag->group_id);
 	if (type != P4__V1__UPDATE__TYPE__DELETE) {

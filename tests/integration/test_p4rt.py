@@ -842,11 +842,17 @@ def test_action_profile_group_max_size(env, client):
             # max_size is fixed when the group is made
             ("modify", _lb_group(1, [(1, 1)], 8), grpc.StatusCode.INVALID_ARGUMENT),
             ("modify", _lb_group(1, [(1, 2), (2, 2), (3, 1)], 4), grpc.StatusCode.RESOURCE_EXHAUSTED),
+            ("insert", _lb_group(0, [(1, 1)]), grpc.StatusCode.INVALID_ARGUMENT),
         ]
         for kind, g, want in cases:
             with pytest.raises(grpc.RpcError) as e:
                 client.write([update(kind, action_profile_group=g)])
             assert code(e) == want, (g, e.value.details())
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("insert", action_profile_member=p4.ActionProfileMember(
+                action_profile_id=AP, member_id=0, action=info.act("ingress.set_member", port=1,
+                                                                    dst_mac=MAC2)))])
+        assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
         client.write([update("modify", action_profile_group=_lb_group(1, [(1, 2), (2, 2)], 4))])
         # without max_size the P4Info's max_group_size (16) is the bound
         client.write([update("insert", action_profile_group=_lb_group(3, [(1, 10), (2, 6)]))])

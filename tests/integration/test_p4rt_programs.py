@@ -370,6 +370,35 @@ def test_ecmp_members_groups_and_selection(env):
         action_profile_id=ap.preamble.id, member_id=m)) for m in (1, 2)])
 
 
+
+def test_ecmp_member_zero_is_never_a_member(env):
+    """On the DPDK target a miss (the lowered table's default selects group 0,
+    which stays empty) and an empty group both yield member id 0, so a member
+    0 would catch them: P4Runtime member (and group) id 0 is refused, and both
+    cases are dropped."""
+    c, info = load(env, "ecmp")
+    ap = info.info.action_profiles[0]
+    with pytest.raises(grpc.RpcError) as e:
+        c.write([member(info, 0, 1, H2_MAC)])
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as e:
+        c.write([group(info, 0, [])])
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    c.write([member(info, 1, 1, H2_MAC), group(info, 10, [])])
+    te = info.entry("MainControlImpl.ecmp", {"hdr.ipv4.dst_addr": (ip4("10.2.0.0"), 16)})
+    te.action.action_profile_group_id = 10
+    c.write([table_update("insert", te)])
+    with Sniffers(env["h2"], env["h3"]) as (s2, s3):
+        for dst, tag in (("10.2.0.9", b"ecmp-empty"), ("10.7.0.1", b"ecmp-miss")):
+            env["h1"].send(Ether(src=H1_MAC, dst=ROUTER_MAC) / IP(src=env["h1"].ip, dst=dst) /
+                           UDP(sport=1, dport=2) / tag)
+        assert not frames_to(s2, b"ecmp-", timeout=0.5) and not frames_to(s3, b"ecmp-", timeout=0.1)
+    c.write([table_update("delete", te)])
+    c.write([group(info, 10, [], "delete")])
+    c.write([update("delete", action_profile_member=p4.ActionProfileMember(
+        action_profile_id=ap.preamble.id, member_id=1))])
+
+
 # ---- meter_reg: direct and indirect counters, meter, register ----------------
 
 def test_meter_reg_counters_meter_register(env):
