@@ -126,6 +126,9 @@ if [ -x "$build/bench/bench_p4rt" ]; then
 	run p4rt "$build/bench/bench_p4rt" -d "$build/daemons/infrap4d/infrap4d" \
 		-n "${BENCH_P4RT_N:-1000000}" -T "${BENCH_P4RT_BUDGET:-120}" -t "${BENCH_P4RT_SINGLE_BUDGET:-20}"
 fi
+# NVMe/TCP initiator against the target on loopback, beside raw loopback TCP.
+ninja -C "$build" bench/bench_nvmf >/dev/null &&
+	run nvmf "$build/bench/bench_nvmf" "${BENCH_NVMF_SECONDS:-3}" "${BENCH_NVMF_DEPTH:-64}"
 # Hotplug latency into a QEMU guest (tests/vm harness); needs qemu-system-x86.
 if command -v qemu-system-x86_64 >/dev/null; then
 	run hotplug /usr/bin/python3 bench/bench_hotplug.py "$build"
@@ -137,5 +140,5 @@ fi
 
 echo
 echo "== summary ($(( $(date +%s) - start )) s; full output in $out)"
-grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl|^gNMI |/ library|gNMI / raw QMP|^P4Runtime|^  batch' "$out"
+grep -E '^Machine|^spec |^(l2fwd|fib|vxlan) |^  ours|spec loader alone|^  codegen path total|^  codegen/ours|^TDI table|one commit per entry|reached|batched/one-commit|rte_swx_ctl:|^vdev-ctl |^raw QMP |link up, vdev-ctl|^gNMI |/ library|gNMI / raw QMP|^P4Runtime|^  batch|^4k random|^128k sequential' "$out"
 exit $rc

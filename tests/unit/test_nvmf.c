@@ -14,6 +14,7 @@
 
 #include "ipdk/blk.h"
 #include "ipdk/nvmf.h"
+#include "../../lib/nvmf/pdu.h"
 #include "../../lib/nvmf/proto.h"
 
 static void test_crc32c(void **state)
@@ -107,12 +108,106 @@ static void test_config(void **state)
 	assert_int_equal(ipdk_blk_delete("tr0", &err), 0);
 }
 
+/* PDU framing shared by target and initiator: offsets, flags, digests, padding. */
+static void test_pdu_frame(void **state)
+{
+	uint8_t hdr[PDU_CMD_HLEN] = { 0 }, hd[DGST_LEN];
+	struct nvmf_pdu_layout l;
+
+	(void)state;
+	nvmf_pdu_frame(hdr, PDU_CMD, 0, PDU_CMD_HLEN, 8192, true, true, 0, hd, &l);
+	assert_true(l.hd && l.dd);
+	assert_int_equal(l.pdo, 76);
+	assert_int_equal(l.plen, 72 + 4 + 8192 + 4);
+	assert_int_equal(hdr[1], PDU_F_HDGST | PDU_F_DDGST);
+	assert_int_equal(hdr[3], 76);
+	assert_int_equal(get32(hdr + 4), l.plen);
+	assert_int_equal(get32(hd), crc32c_final(nvmf_crc32c(CRC32C_INIT, hdr, PDU_CMD_HLEN)));
+	/* data aligned to 16 bytes (a CPDA/HPDA of 3): 24 + 4 pads to 32 */
+	nvmf_pdu_frame(hdr, PDU_C2H_DATA, PDU_F_LAST, PDU_DATA_HLEN, 512, true, false, 16, hd, &l);
+	assert_int_equal(l.pdo, 32);
+	assert_int_equal(l.pad, 4);
+	assert_int_equal(l.plen, 32 + 512);
+	assert_int_equal(hdr[1], PDU_F_LAST | PDU_F_HDGST);
+	/* no data: no data digest, PDO 0 */
+	nvmf_pdu_frame(hdr, PDU_RESP, 0, PDU_RESP_HLEN, 0, true, true, 0, hd, &l);
+	assert_false(l.dd);
+	assert_int_equal(hdr[3], 0);
+	assert_int_equal(l.plen, 28);
+	/* TermReqs and ICReq/ICResp never carry digests */
+	nvmf_pdu_frame(hdr, PDU_H2C_TERM, 0, PDU_TERM_HLEN, 72, true, true, 0, hd, &l);
+	assert_false(l.hd || l.dd);
+	assert_int_equal(hdr[1], 0);
+	assert_int_equal(l.plen, 24 + 72);
+	assert_int_equal(nvmf_pdu_hlen(PDU_R2T), 24);
+	assert_int_equal(nvmf_pdu_hlen(0x42), 0);
+}
+
+/* The data digest over scattered buffers equals the one over the same bytes in one. */
+static void test_crc32c_iov(void **state)
+{
+	uint8_t buf[3000];
+	struct iovec iov[3] = { { buf, 7 }, { buf + 7, 1500 }, { buf + 1507, 1493 } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 31 + 7);
+	assert_int_equal(nvmf_crc32c_iov(CRC32C_INIT, iov, 3, 0, sizeof(buf)),
+			 nvmf_crc32c(CRC32C_INIT, buf, sizeof(buf)));
+	assert_int_equal(nvmf_crc32c_iov(CRC32C_INIT, iov, 3, 5, 2000),
+			 nvmf_crc32c(CRC32C_INIT, buf + 5, 2000));
+	assert_int_equal(nvmf_crc32c_iov(CRC32C_INIT, iov, 3, 1507, 1),
+			 nvmf_crc32c(CRC32C_INIT, buf + 1507, 1));
+}
+
+static void test_uuid_parse(void **state)
+{
+	uint8_t u[16];
+
+	(void)state;
+	assert_int_equal(ipdk_nvmf_uuid_parse("1b4e28ba-2fa1-11d2-883f-0016d3cca427", u), 0);
+	assert_int_equal(u[0], 0x1b);
+	assert_int_equal(u[15], 0x27);
+	assert_int_equal(ipdk_nvmf_uuid_parse("1B4E28BA-2FA1-11D2-883F-0016D3CCA427", u), 0);
+	assert_int_equal(ipdk_nvmf_uuid_parse("1b4e28ba2fa111d2883f0016d3cca427", u), -EINVAL);
+	assert_int_equal(ipdk_nvmf_uuid_parse("1b4e28ba-2fa1-11d2-883f-0016d3cca42", u), -EINVAL);
+	assert_int_equal(ipdk_nvmf_uuid_parse("1b4e28ba-2fa1-11d2-883f-0016d3cca4271", u), -EINVAL);
+	assert_int_equal(ipdk_nvmf_uuid_parse("zb4e28ba-2fa1-11d2-883f-0016d3cca427", u), -EINVAL);
+}
+
+/* The initiator refuses bad options before it touches the network. */
+static void test_host_opts(void **state)
+{
+	struct ipdk_nvmf_host_opts o = { .addr = "127.0.0.1", .subnqn = "nope" };
+	struct ipdk_nvmf_host *h;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(ipdk_nvmf_host_connect(&o, &h, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "'nope' is not a valid NQN"));
+	o.subnqn = NULL;
+	o.hostnqn = "host";
+	assert_int_equal(ipdk_nvmf_host_connect(&o, &h, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "host NQN"));
+	o.hostnqn = NULL;
+	o.io_queues = 1000;
+	assert_int_equal(ipdk_nvmf_host_connect(&o, &h, &err), -EINVAL);
+	o.io_queues = 0;
+	o.addr = NULL;
+	assert_int_equal(ipdk_nvmf_host_connect(&o, &h, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "no target address"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32c),
 		cmocka_unit_test(test_nqn),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_pdu_frame),
+		cmocka_unit_test(test_crc32c_iov),
+		cmocka_unit_test(test_uuid_parse),
+		cmocka_unit_test(test_host_opts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
