@@ -1,6 +1,6 @@
 /*
- * gnmi-ctl: a gNMI client with IPDK's command syntax, written on the gRPC core
- * C API and protobuf-c. Parameters are "key:value" pairs separated by commas;
+ * gnmi-ctl: a gNMI client with IPDK's command syntax, written on lib/rpc's
+ * client module (ipdk/rpc_client.h) and protobuf-c. Parameters are "key:value" pairs separated by commas;
  * "device:virtual-device,name:N" names the port
  * /interfaces/virtual-interface[name=N] and the other pairs are its keys:
  *
@@ -31,14 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/slice.h>
-#include <grpc/support/alloc.h>
-#include <grpc/support/time.h>
-
 #include "gnmi_pb.h"
+#include "ipdk/rpc_client.h"
 
 #define MAX_PAIRS 32
 #define DEFAULT_CERT_DIR "/etc/ipdk/certs"
@@ -54,8 +48,7 @@ struct opts {
 };
 
 struct client {
-	grpc_channel *ch;
-	grpc_completion_queue *cq;
+	struct ipdk_rpc_client *rpc;
 	const struct opts *o;
 };
 
@@ -95,213 +88,49 @@ static void usage(FILE *f)
 "  -h, --help               show this help\n", DEFAULT_CERT_DIR);
 }
 
-/* ---- transport ------------------------------------------------------------- */
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = n >= 0 ? calloc(1, (size_t)n + 1) : NULL;
-	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-	}
-	fclose(f);
-	return buf;
-}
-
-static const char *cert_path(const struct opts *o, const char *given, const char *name,
-			     char *buf, size_t size)
-{
-	if (given)
-		return given;
-	snprintf(buf, size, "%s/%s", o->cert_dir, name);
-	return buf;
-}
+/* ---- transport (lib/rpc's client module) --------------------------------------- */
 
 static int client_open(struct client *c, const struct opts *o)
 {
-	grpc_channel_credentials *creds;
-	grpc_arg args[2];
-	grpc_channel_args cargs = { .num_args = 0, .args = args };
-	char p1[512], p2[512], p3[512];
+	struct ipdk_rpc_client_config cfg = {
+		.address = o->server, .cert_dir = o->cert_dir, .ca_cert_file = o->ca,
+		.cert_file = o->cert, .key_file = o->key, .tls_name = o->tls_name,
+		.timeout = o->timeout > 0 ? o->timeout : 10,
+	};
+	struct ipdk_err err;
 
 	c->o = o;
-	grpc_init();
-	if (!strcmp(o->security, "insecure")) {
-		creds = grpc_insecure_credentials_create();
-	} else {
-		const char *ca_p = cert_path(o, o->ca, "ca.crt", p1, sizeof(p1));
-		char *ca = read_file(ca_p), *crt = NULL, *key = NULL;
-		grpc_ssl_pem_key_cert_pair pair;
-
-		if (!ca) {
-			fprintf(stderr, "gnmi-ctl: cannot read CA certificate %s: %s\n", ca_p,
-				strerror(errno));
-			return -1;
-		}
-		if (!strcmp(o->security, "mtls")) {
-			const char *cp = cert_path(o, o->cert, "client.crt", p2, sizeof(p2));
-			const char *kp = cert_path(o, o->key, "client.key", p3, sizeof(p3));
-
-			crt = read_file(cp);
-			key = read_file(kp);
-			if (!crt || !key) {
-				fprintf(stderr, "gnmi-ctl: cannot read client certificate %s or "
-					"key %s (or use --grpc-security tls|insecure)\n", cp, kp);
-				return -1;
-			}
-			pair.private_key = key;
-			pair.cert_chain = crt;
-		}
-		creds = grpc_ssl_credentials_create(ca, crt ? &pair : NULL, NULL, NULL);
-		free(ca);
-		free(crt);
-		free(key);
-		if (o->tls_name) {
-			args[cargs.num_args].type = GRPC_ARG_STRING;
-			args[cargs.num_args].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
-			args[cargs.num_args++].value.string = (char *)o->tls_name;
-		}
+	if (!strcmp(o->security, "insecure"))
+		cfg.security = IPDK_RPC_SEC_INSECURE;
+	else if (!strcmp(o->security, "tls"))
+		cfg.security = IPDK_RPC_SEC_TLS;
+	if (ipdk_rpc_client_create(&cfg, &c->rpc, &err)) {
+		fprintf(stderr, "gnmi-ctl: %s (use --cert-dir, or --grpc-security tls|insecure)\n",
+			err.msg);
+		return -1;
 	}
-	args[cargs.num_args].type = GRPC_ARG_INTEGER;
-	args[cargs.num_args].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-	args[cargs.num_args++].value.integer = 64 << 20;
-	c->ch = grpc_channel_create(o->server, creds, &cargs);
-	grpc_channel_credentials_release(creds);
-	c->cq = grpc_completion_queue_create_for_pluck(NULL);
-	return c->ch ? 0 : -1;
+	return 0;
 }
 
-static void client_close(struct client *c)
+/* Prints a failed status on stderr; returns the exit status (0 for OK, else 1). */
+static int report_status(const struct ipdk_rpc_status *st)
 {
-	if (c->ch)
-		grpc_channel_destroy(c->ch);
-	if (c->cq) {
-		grpc_completion_queue_shutdown(c->cq);
-		grpc_completion_queue_destroy(c->cq);
-	}
-	grpc_shutdown();
-}
-
-static gpr_timespec deadline_after(double s)
-{
-	if (s <= 0)
-		return gpr_inf_future(GPR_CLOCK_REALTIME);
-	return gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-			    gpr_time_from_millis((int64_t)(s * 1000), GPR_TIMESPAN));
-}
-
-static bool run_batch(struct client *c, grpc_call *call, grpc_op *ops, size_t n, void *tag,
-		      gpr_timespec until)
-{
-	grpc_event ev;
-
-	if (grpc_call_start_batch(call, ops, n, tag, NULL) != GRPC_CALL_OK)
-		return false;
-	ev = grpc_completion_queue_pluck(c->cq, tag, until, NULL);
-	return ev.type == GRPC_OP_COMPLETE && ev.success;
-}
-
-static grpc_byte_buffer *pack(const ProtobufCMessage *m)
-{
-	size_t len = protobuf_c_message_get_packed_size(m);
-	grpc_slice s = grpc_slice_malloc(len);
-	grpc_byte_buffer *bb;
-
-	protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-	bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
-	return bb;
-}
-
-static ProtobufCMessage *unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *d)
-{
-	grpc_byte_buffer_reader r;
-	ProtobufCMessage *m = NULL;
-	grpc_slice s;
-
-	if (!bb || !grpc_byte_buffer_reader_init(&r, bb))
-		return NULL;
-	s = grpc_byte_buffer_reader_readall(&r);
-	grpc_byte_buffer_reader_destroy(&r);
-	m = protobuf_c_message_unpack(d, NULL, GRPC_SLICE_LENGTH(s), GRPC_SLICE_START_PTR(s));
-	grpc_slice_unref(s);
-	return m;
-}
-
-static int report_status(grpc_status_code st, grpc_slice details)
-{
-	char *msg = grpc_slice_to_c_string(details);
-	static const char *names[] = {
-		"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-		"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
-		"UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-	};
-
-	if (st != GRPC_STATUS_OK)
-		fprintf(stderr, "error: %s: %s\n",
-			(unsigned int)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?", msg);
-	gpr_free(msg);
-	return st == GRPC_STATUS_OK ? 0 : 1;
+	if (st->code != IPDK_RPC_OK)
+		fprintf(stderr, "error: %s: %s\n", ipdk_rpc_code_name(st->code),
+			st->message ? st->message : "");
+	return st->code == IPDK_RPC_OK ? 0 : 1;
 }
 
 /* One request, one reply; *reply is NULL unless the status is OK. */
 static int unary(struct client *c, const char *method, const ProtobufCMessage *req,
 		 const ProtobufCMessageDescriptor *rd, ProtobufCMessage **reply)
 {
-	grpc_metadata_array init_md, trail_md;
-	grpc_byte_buffer *send = pack(req), *recv = NULL;
-	grpc_status_code st = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice();
-	gpr_timespec until = deadline_after(c->o->timeout > 0 ? c->o->timeout : 10);
-	grpc_slice m = grpc_slice_from_static_string(method);
-	grpc_op ops[6];
-	grpc_call *call;
+	struct ipdk_rpc_status st;
 	int rc;
 
-	*reply = NULL;
-	grpc_metadata_array_init(&init_md);
-	grpc_metadata_array_init(&trail_md);
-	call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq, m, NULL,
-					until, NULL);
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = send;
-	ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-	ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[3].data.recv_initial_metadata.recv_initial_metadata = &init_md;
-	ops[4].op = GRPC_OP_RECV_MESSAGE;
-	ops[4].data.recv_message.recv_message = &recv;
-	ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[5].data.recv_status_on_client.trailing_metadata = &trail_md;
-	ops[5].data.recv_status_on_client.status = &st;
-	ops[5].data.recv_status_on_client.status_details = &details;
-	run_batch(c, call, ops, 6, call, gpr_inf_future(GPR_CLOCK_REALTIME));
-	rc = report_status(st, details);
-	if (!rc) {
-		*reply = unpack(recv, rd);
-		if (!*reply) {
-			fprintf(stderr, "error: the reply is not a valid %s\n", rd->name);
-			rc = 1;
-		}
-	}
-	grpc_byte_buffer_destroy(send);
-	if (recv)
-		grpc_byte_buffer_destroy(recv);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&init_md);
-	grpc_metadata_array_destroy(&trail_md);
-	grpc_call_unref(call);
+	ipdk_rpc_client_unary(c->rpc, method, req, rd, reply, &st);
+	rc = report_status(&st);
+	ipdk_rpc_status_fini(&st);
 	return rc;
 }
 
@@ -709,22 +538,17 @@ static void on_signal(int sig)
 }
 
 /* A STREAM subscription: prints notifications until --count, --timeout,
- * Ctrl-C or the server ends the call. */
+ * Ctrl-C or the server ends the call. Ending it ourselves is not an error. */
 static int cmd_sub(struct client *c, const char *text, bool sample)
 {
 	Gnmi__SubscribeRequest req = GNMI__SUBSCRIBE_REQUEST__INIT;
 	Gnmi__SubscriptionList list = GNMI__SUBSCRIPTION_LIST__INIT;
 	Gnmi__Subscription *subs = NULL, **subp = NULL;
-	grpc_metadata_array init_md, trail_md;
-	grpc_status_code st = GRPC_STATUS_OK;
-	grpc_slice details = grpc_empty_slice();
-	gpr_timespec until = deadline_after(c->o->timeout);
 	struct ipdk_gnmi_path *paths = NULL;
-	grpc_byte_buffer *send = NULL;
-	bool first = true, ended = false;
+	struct ipdk_rpc_stream *s = NULL;
+	struct ipdk_err err;
+	bool first = true;
 	int notes = 0, rc = 0;
-	grpc_call *call;
-	grpc_op ops[3];
 	size_t n = 0;
 
 	if (target_paths(text, &paths, &n)) {
@@ -747,49 +571,28 @@ static int cmd_sub(struct client *c, const char *text, bool sample)
 	list.subscription = subp;
 	req.request_case = GNMI__SUBSCRIBE_REQUEST__REQUEST_SUBSCRIBE;
 	req.subscribe = &list;
-	send = pack(&req.base);
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	grpc_metadata_array_init(&init_md);
-	grpc_metadata_array_init(&trail_md);
-	call = grpc_channel_create_call(c->ch, NULL, GRPC_PROPAGATE_DEFAULTS, c->cq,
-					grpc_slice_from_static_string("/gnmi.gNMI/Subscribe"),
-					NULL, until, NULL);
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-	ops[1].op = GRPC_OP_SEND_MESSAGE;
-	ops[1].data.send_message.send_message = send;
-	ops[2].op = GRPC_OP_RECV_INITIAL_METADATA;
-	ops[2].data.recv_initial_metadata.recv_initial_metadata = &init_md;
-	if (!run_batch(c, call, ops, 3, (void *)1, gpr_inf_future(GPR_CLOCK_REALTIME)))
-		ended = true;
+	if (ipdk_rpc_client_stream_open(c->rpc, "/gnmi.gNMI/Subscribe",
+					&gnmi__subscribe_response__descriptor, c->o->timeout,
+					&s, &err)) {
+		fprintf(stderr, "gnmi-ctl: %s\n", err.msg);
+		rc = 1;
+		goto out;
+	}
+	ipdk_rpc_stream_send(s, &req.base);
 	if (c->o->json)
 		printf("[");
-	while (!ended && !interrupted && (c->o->count <= 0 || notes < c->o->count)) {
-		grpc_byte_buffer *recv = NULL;
+	while (!interrupted && (c->o->count <= 0 || notes < c->o->count)) {
 		Gnmi__SubscribeResponse *rep;
-		grpc_event ev;
+		/* wake up now and then to notice Ctrl-C */
+		int got = ipdk_rpc_stream_recv(s, 0.2, (ProtobufCMessage **)&rep);
 
-		memset(ops, 0, sizeof(ops));
-		ops[0].op = GRPC_OP_RECV_MESSAGE;
-		ops[0].data.recv_message.recv_message = &recv;
-		if (grpc_call_start_batch(call, ops, 1, (void *)2, NULL) != GRPC_CALL_OK)
-			break;
-		/* Wake up now and then to notice Ctrl-C. */
-		do {
-			ev = grpc_completion_queue_pluck(c->cq, (void *)2, deadline_after(0.2), NULL);
-			if (ev.type == GRPC_QUEUE_TIMEOUT && interrupted)
-				grpc_call_cancel(call, NULL);
-		} while (ev.type == GRPC_QUEUE_TIMEOUT);
-		if (!recv) {
-			ended = true;
-			break;
-		}
-		rep = (Gnmi__SubscribeResponse *)unpack(recv, &gnmi__subscribe_response__descriptor);
-		grpc_byte_buffer_destroy(recv);
-		if (!rep)
+		if (got == 0)
 			continue;
+		if (got < 0)
+			break;
 		if (rep->response_case == GNMI__SUBSCRIBE_RESPONSE__RESPONSE_UPDATE) {
 			print_notification(rep->update, c->o->json, &first, true);
 			notes++;
@@ -806,24 +609,15 @@ static int cmd_sub(struct client *c, const char *text, bool sample)
 	}
 	if (c->o->json)
 		printf("]\n");
-	if (!ended)
-		grpc_call_cancel(call, NULL);
-	memset(ops, 0, sizeof(ops));
-	ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-	ops[0].data.recv_status_on_client.trailing_metadata = &trail_md;
-	ops[0].data.recv_status_on_client.status = &st;
-	ops[0].data.recv_status_on_client.status_details = &details;
-	run_batch(c, call, ops, 1, (void *)3, gpr_inf_future(GPR_CLOCK_REALTIME));
-	/* Ending it ourselves (count, Ctrl-C) cancels the call: not an error. */
-	if (ended || st != GRPC_STATUS_CANCELLED)
-		rc = report_status(st, details);
-	if (ended && st == GRPC_STATUS_DEADLINE_EXCEEDED && c->o->timeout > 0)
-		rc = 0;
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&init_md);
-	grpc_metadata_array_destroy(&trail_md);
-	grpc_call_unref(call);
-	grpc_byte_buffer_destroy(send);
+	if (ipdk_rpc_stream_ended(s)) {
+		const struct ipdk_rpc_status *st = ipdk_rpc_stream_status(s);
+
+		/* --timeout ends the subscription through the call's deadline */
+		if (st->code != IPDK_RPC_DEADLINE_EXCEEDED || c->o->timeout <= 0)
+			rc = report_status(st);
+	}
+	ipdk_rpc_stream_close(s, 0);
+out:
 	for (size_t i = 0; i < n; i++)
 		protobuf_c_message_free_unpacked(&subs[i].path->base, NULL);
 	free(subs);
@@ -902,10 +696,8 @@ int main(int argc, char **argv)
 			"sub-onchange, sub-sample)\n", cmd);
 		return 2;
 	}
-	if (client_open(&c, &o)) {
-		client_close(&c);
+	if (client_open(&c, &o))
 		return 1;
-	}
 	if (!strcmp(cmd, "set"))
 		rc = cmd_set(&c, arg);
 	else if (!strcmp(cmd, "get"))
@@ -916,6 +708,6 @@ int main(int argc, char **argv)
 		rc = cmd_cap(&c);
 	else
 		rc = cmd_sub(&c, arg, !strcmp(cmd, "sub-sample"));
-	client_close(&c);
+	ipdk_rpc_client_destroy(c.rpc);
 	return rc;
 }

@@ -14,8 +14,9 @@
  * IPDK), a number is taken as the device id, --device-id overrides both.
  * Exit status: 0 done, 1 the server refused (its status on stderr), 2 bad
  * usage or input found before sending, 3 the server could not be reached.
- * The helpers live in tools/p4rt-ctl/: conn.c (gRPC), textpb.c (protobuf text
- * format), p4info.c (name lookups), flow.c (FLOW syntax), value.c (values).
+ * gRPC goes through lib/rpc's client module (ipdk/rpc_client.h); the helpers
+ * live in tools/p4rt-ctl/: textpb.c (protobuf text format), p4info.c (name
+ * lookups), flow.c (FLOW syntax), value.c (values).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,12 +35,13 @@
 
 #include <jansson.h>
 
-#include "p4rt-ctl/conn.h"
 #include "p4rt-ctl/flow.h"
 #include "p4rt-ctl/p4info.h"
 #include "p4rt-ctl/textpb.h"
 #include "p4rt-ctl/value.h"
 #include "ipdk/bundle.pb-c.h"
+#include "ipdk/rpc_client.h"
+#include "p4/v1/p4runtime.pb-c.h"
 #include "pbtext.h"
 
 #define EX_REFUSED 1
@@ -52,8 +54,8 @@
 #define SVC "/p4.v1.P4Runtime/"
 
 struct ctl {
-	struct p4rt_conn_opts co;
-	struct p4rt_conn *conn;
+	struct ipdk_rpc_client_config co;
+	struct ipdk_rpc_client *conn;
 	const char *cmd, *sw;
 	uint64_t device_id;
 	bool device_id_set;
@@ -61,7 +63,7 @@ struct ctl {
 	const char *role;
 	bool json;
 	P4Info *info;
-	struct p4rt_stream *stream;     /* open while we are primary */
+	struct ipdk_rpc_stream *stream; /* open while we are primary */
 	/* set-pipe */
 	const char *context_file;
 	int pipe_action;
@@ -155,28 +157,30 @@ static int input_error(struct ctl *c)
 	return EX_USAGE;
 }
 
-static int rpc_error(struct ctl *c, const char *rpc, const struct p4rt_status *st)
+/* Prints a failed call's status and the p4.v1.Error of each failed update. */
+static int rpc_error(struct ctl *c, const char *rpc, const struct ipdk_rpc_status *st)
 {
 	size_t shown = 0;
 
-	fprintf(stderr, "p4rt-ctl: %s: %s failed: %s: %s\n", c->cmd, rpc, p4rt_code_name(st->code),
-		st->msg ? st->msg : "");
-	for (size_t i = 0; i < st->n_errors; i++) {
-		const P4__V1__Error *e = st->errors[i];
+	fprintf(stderr, "p4rt-ctl: %s: %s failed: %s: %s\n", c->cmd, rpc,
+		ipdk_rpc_code_name(st->code), st->message ? st->message : "");
+	for (size_t i = 0; i < st->n_details; i++) {
+		P4__V1__Error *e = (P4__V1__Error *)ipdk_rpc_status_detail(st, i,
+									  &p4__v1__error__descriptor);
 
-		if (!e->canonical_code)
-			continue;
-		if (shown++ < 20)
-			fprintf(stderr, "  update %zu: %s: %s\n", i, p4rt_code_name(e->canonical_code),
-				e->message ? e->message : "");
+		if (e && e->canonical_code && shown++ < 20)
+			fprintf(stderr, "  update %zu: %s: %s\n", i,
+				ipdk_rpc_code_name(e->canonical_code), e->message ? e->message : "");
+		if (e)
+			p4__v1__error__free_unpacked(e, NULL);
 	}
 	if (shown > 20)
 		fprintf(stderr, "  ... %zu failed updates in all\n", shown);
 	if (st->code == 14 || st->code == 4) {  /* UNAVAILABLE, DEADLINE_EXCEEDED */
 		fprintf(stderr, "p4rt-ctl: is a P4Runtime server listening on %s with %s? "
-			"(--grpc-addr, --grpc-security, --cert-dir)\n", c->co.addr,
-			c->co.security == P4RT_SEC_MTLS ? "mutual TLS" :
-			c->co.security == P4RT_SEC_TLS ? "TLS" : "plaintext");
+			"(--grpc-addr, --grpc-security, --cert-dir)\n", c->co.address,
+			c->co.security == IPDK_RPC_SEC_MTLS ? "mutual TLS" :
+			c->co.security == IPDK_RPC_SEC_TLS ? "TLS" : "plaintext");
 		return EX_UNREACHABLE;
 	}
 	return EX_REFUSED;
@@ -186,8 +190,9 @@ static int connect_once(struct ctl *c)
 {
 	if (c->conn)
 		return 0;
-	if (p4rt_conn_open(&c->co, &c->conn, &c->err)) {
-		fprintf(stderr, "p4rt-ctl: %s\n", c->err.msg);
+	if (ipdk_rpc_client_create(&c->co, &c->conn, &c->err)) {
+		fprintf(stderr, "p4rt-ctl: %s (use --cert-dir, or --grpc-security tls|insecure)\n",
+			c->err.msg);
 		return EX_USAGE;
 	}
 	return 0;
@@ -198,21 +203,21 @@ static int get_pipeline(struct ctl *c, int type, P4__V1__ForwardingPipelineConfi
 	P4__V1__GetForwardingPipelineConfigRequest req =
 		P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__INIT;
 	P4__V1__GetForwardingPipelineConfigResponse *rep = NULL;
-	struct p4rt_status st;
+	struct ipdk_rpc_status st;
 	int rc = connect_once(c);
 
 	if (rc)
 		return rc;
 	req.device_id = c->device_id;
 	req.response_type = type;
-	if (p4rt_unary(c->conn, SVC "GetForwardingPipelineConfig", &req.base,
+	if (ipdk_rpc_client_unary(c->conn, SVC "GetForwardingPipelineConfig", &req.base,
 		       &p4__v1__get_forwarding_pipeline_config_response__descriptor,
 		       (ProtobufCMessage **)&rep, &st)) {
 		rc = rpc_error(c, "GetForwardingPipelineConfig", &st);
-		p4rt_status_fini(&st);
+		ipdk_rpc_status_fini(&st);
 		return rc;
 	}
-	p4rt_status_fini(&st);
+	ipdk_rpc_status_fini(&st);
 	*out = rep->config;
 	rep->config = NULL;
 	p4__v1__get_forwarding_pipeline_config_response__free_unpacked(rep, NULL);
@@ -265,7 +270,9 @@ static int arbitrate(struct ctl *c)
 
 	if (rc || c->stream)
 		return rc;
-	if (p4rt_stream_open(c->conn, &c->stream, &c->err)) {
+	if (ipdk_rpc_client_stream_open(c->conn, SVC "StreamChannel",
+					&p4__v1__stream_message_response__descriptor, 0,
+					&c->stream, &c->err)) {
 		fprintf(stderr, "p4rt-ctl: %s: %s\n", c->cmd, c->err.msg);
 		return EX_REFUSED;
 	}
@@ -279,17 +286,17 @@ static int arbitrate(struct ctl *c)
 	}
 	req.update_case = P4__V1__STREAM_MESSAGE_REQUEST__UPDATE_ARBITRATION;
 	req.arbitration = &arb;
-	p4rt_stream_send(c->stream, &req);
+	ipdk_rpc_stream_send(c->stream, &req.base);
 	for (;;) {
 		P4__V1__StreamMessageResponse *m;
-		int got = p4rt_stream_recv(c->stream, wait, &m);
+		int got = ipdk_rpc_stream_recv(c->stream, wait, (ProtobufCMessage **)&m);
 
 		if (got == 0) {
 			fprintf(stderr, "p4rt-ctl: %s: no arbitration answer within %.0f s\n", c->cmd, wait);
 			return EX_UNREACHABLE;
 		}
 		if (got < 0)
-			return rpc_error(c, "StreamChannel arbitration", p4rt_stream_status(c->stream));
+			return rpc_error(c, "StreamChannel arbitration", ipdk_rpc_stream_status(c->stream));
 		if (m->update_case == P4__V1__STREAM_MESSAGE_RESPONSE__UPDATE_ARBITRATION) {
 			const P4__V1__MasterArbitrationUpdate *a = m->arbitration;
 			int code = a->status ? a->status->code : 0;
@@ -315,7 +322,7 @@ static int write_updates(struct ctl *c, P4__V1__Update **ups, size_t n)
 {
 	P4__V1__WriteRequest *req = msg_new(&p4__v1__write_request__descriptor);
 	ProtobufCMessage *rep = NULL;
-	struct p4rt_status st;
+	struct ipdk_rpc_status st;
 	int rc;
 
 	req->device_id = c->device_id;
@@ -326,10 +333,10 @@ static int write_updates(struct ctl *c, P4__V1__Update **ups, size_t n)
 	req->n_updates = n;
 	rc = arbitrate(c);
 	if (!rc) {
-		if (p4rt_unary(c->conn, SVC "Write", &req->base, &p4__v1__write_response__descriptor,
+		if (ipdk_rpc_client_unary(c->conn, SVC "Write", &req->base, &p4__v1__write_response__descriptor,
 			       &rep, &st))
 			rc = rpc_error(c, "Write", &st);
-		p4rt_status_fini(&st);
+		ipdk_rpc_status_fini(&st);
 	}
 	if (rep)
 		protobuf_c_message_free_unpacked(rep, NULL);
@@ -367,8 +374,9 @@ struct read_cb {
 	void *arg;
 };
 
-static int read_each(const P4__V1__ReadResponse *r, void *p)
+static int read_each(const ProtobufCMessage *m, void *p)
 {
+	const P4__V1__ReadResponse *r = (const P4__V1__ReadResponse *)m;
 	struct read_cb *x = p;
 
 	for (size_t i = 0; i < r->n_entities; i++)
@@ -382,7 +390,7 @@ static int read_entities(struct ctl *c, P4__V1__Entity *e,
 {
 	P4__V1__ReadRequest *req = msg_new(&p4__v1__read_request__descriptor);
 	struct read_cb cb = { c, fn, arg };
-	struct p4rt_status st;
+	struct ipdk_rpc_status st;
 	int rc = connect_once(c);
 
 	req->device_id = c->device_id;
@@ -392,9 +400,10 @@ static int read_entities(struct ctl *c, P4__V1__Entity *e,
 	req->entities[0] = e;
 	req->n_entities = 1;
 	if (!rc) {
-		if (p4rt_read(c->conn, req, read_each, &cb, &st))
+		if (ipdk_rpc_client_each(c->conn, SVC "Read", &req->base,
+					 &p4__v1__read_response__descriptor, read_each, &cb, &st))
 			rc = rpc_error(c, "Read", &st);
-		p4rt_status_fini(&st);
+		ipdk_rpc_status_fini(&st);
 	}
 	p4__v1__read_request__free_unpacked(req, NULL);
 	return rc;
@@ -600,7 +609,7 @@ static int cmd_set_pipe(struct ctl *c, int argc, char **argv)
 	P4__V1__SetForwardingPipelineConfigRequest *req =
 		msg_new(&p4__v1__set_forwarding_pipeline_config_request__descriptor);
 	ProtobufCMessage *rep = NULL;
-	struct p4rt_status st;
+	struct ipdk_rpc_status st;
 	int rc = 0;
 
 	req->device_id = c->device_id;
@@ -621,10 +630,10 @@ static int cmd_set_pipe(struct ctl *c, int argc, char **argv)
 	}
 	rc = arbitrate(c);
 	if (!rc) {
-		if (p4rt_unary(c->conn, SVC "SetForwardingPipelineConfig", &req->base,
+		if (ipdk_rpc_client_unary(c->conn, SVC "SetForwardingPipelineConfig", &req->base,
 			       &p4__v1__set_forwarding_pipeline_config_response__descriptor, &rep, &st))
 			rc = rpc_error(c, "SetForwardingPipelineConfig", &st);
-		p4rt_status_fini(&st);
+		ipdk_rpc_status_fini(&st);
 	}
 	if (rep)
 		protobuf_c_message_free_unpacked(rep, NULL);
@@ -747,7 +756,7 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 {
 	P4__V1__CapabilitiesRequest creq = P4__V1__CAPABILITIES_REQUEST__INIT;
 	P4__V1__CapabilitiesResponse *cap = NULL;
-	struct p4rt_status st;
+	struct ipdk_rpc_status st;
 	const P4Info *info;
 	json_t *o = NULL, *tabs = NULL;
 	int rc;
@@ -758,9 +767,9 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 	if (rc)
 		return rc;
 	info = c->info;
-	p4rt_unary(c->conn, SVC "Capabilities", &creq.base, &p4__v1__capabilities_response__descriptor,
+	ipdk_rpc_client_unary(c->conn, SVC "Capabilities", &creq.base, &p4__v1__capabilities_response__descriptor,
 		   (ProtobufCMessage **)&cap, &st);
-	p4rt_status_fini(&st);
+	ipdk_rpc_status_fini(&st);
 	if (c->json) {
 		o = json_object();
 		tabs = json_array();
@@ -772,7 +781,7 @@ static int cmd_show(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("P4Runtime switch %s information:\n", c->sw);
 		printf("device_id: %" PRIu64 "\n", c->device_id);
-		printf("server: %s (P4Runtime %s)\n", c->co.addr,
+		printf("server: %s (P4Runtime %s)\n", c->co.address,
 		       cap && cap->p4runtime_api_version ? cap->p4runtime_api_version : "?");
 		if (info->pkg_info && info->pkg_info->name && *info->pkg_info->name)
 			printf("program: %s\n", info->pkg_info->name);
@@ -1795,7 +1804,7 @@ static int send_packet_out(struct ctl *c, P4__V1__PacketOut *po)
 
 	req.update_case = P4__V1__STREAM_MESSAGE_REQUEST__UPDATE_PACKET;
 	req.packet = po;
-	if (p4rt_stream_send(c->stream, &req)) {
+	if (ipdk_rpc_stream_send(c->stream, &req.base)) {
 		fprintf(stderr, "p4rt-ctl: %s: the stream ended before the PacketOut was sent\n", c->cmd);
 		return EX_REFUSED;
 	}
@@ -1826,10 +1835,10 @@ static int cmd_packet_out(struct ctl *c, int argc, char **argv)
 		rc = send_packet_out(c, po);
 	p4__v1__packet_out__free_unpacked(po, NULL);
 	/* a refused PacketOut comes back as a StreamError; give it a moment to arrive */
-	while (!rc && p4rt_stream_recv(c->stream, 0.3, &m) == 1) {
+	while (!rc && ipdk_rpc_stream_recv(c->stream, 0.3, (ProtobufCMessage **)&m) == 1) {
 		if (m->update_case == P4__V1__STREAM_MESSAGE_RESPONSE__UPDATE_ERROR) {
 			fprintf(stderr, "p4rt-ctl: packet-out: refused: %s: %s\n",
-				p4rt_code_name(m->error->canonical_code), m->error->message);
+				ipdk_rpc_code_name(m->error->canonical_code), m->error->message);
 			rc = EX_REFUSED;
 		}
 		p4__v1__stream_message_response__free_unpacked(m, NULL);
@@ -1896,10 +1905,10 @@ static int cmd_packet_in(struct ctl *c, int argc, char **argv)
 	fprintf(stderr, "p4rt-ctl: waiting for %d PacketIn on device %" PRIu64 "\n", want, c->device_id);
 	while (got < want && !interrupted) {
 		P4__V1__StreamMessageResponse *m;
-		int r = p4rt_stream_recv(c->stream, 0.2, &m);
+		int r = ipdk_rpc_stream_recv(c->stream, 0.2, (ProtobufCMessage **)&m);
 
 		if (r < 0)
-			return rpc_error(c, "StreamChannel", p4rt_stream_status(c->stream));
+			return rpc_error(c, "StreamChannel", ipdk_rpc_stream_status(c->stream));
 		if (r == 0) {
 			if (wait >= 0 && (wait -= 0.2) <= 0) {
 				fprintf(stderr, "p4rt-ctl: packet-in: %d of %d packets before the timeout\n",
@@ -1969,10 +1978,10 @@ static int cmd_start_pktio(struct ctl *c, int argc, char **argv)
 				return EX_REFUSED;
 			}
 		}
-		r = p4rt_stream_recv(c->stream, 0.02, &m);
+		r = ipdk_rpc_stream_recv(c->stream, 0.02, (ProtobufCMessage **)&m);
 		if (r < 0) {
 			close(fd);
-			return rpc_error(c, "StreamChannel", p4rt_stream_status(c->stream));
+			return rpc_error(c, "StreamChannel", ipdk_rpc_stream_status(c->stream));
 		}
 		if (r == 1) {
 			if (m->update_case == P4__V1__STREAM_MESSAGE_RESPONSE__UPDATE_PACKET &&
@@ -2085,23 +2094,23 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 		case 'g':
 			if (!strchr(optarg, ':'))
 				return bad_option("--grpc-addr", optarg, "HOST:PORT");
-			c->co.addr = optarg;
+			c->co.address = optarg;
 			break;
 		case OPT_SEC:
 			if (!strcmp(optarg, "mtls"))
-				c->co.security = P4RT_SEC_MTLS;
+				c->co.security = IPDK_RPC_SEC_MTLS;
 			else if (!strcmp(optarg, "tls"))
-				c->co.security = P4RT_SEC_TLS;
+				c->co.security = IPDK_RPC_SEC_TLS;
 			else if (!strcmp(optarg, "insecure"))
-				c->co.security = P4RT_SEC_INSECURE;
+				c->co.security = IPDK_RPC_SEC_INSECURE;
 			else
 				return bad_option("--grpc-security", optarg, "mtls, tls or insecure");
 			break;
-		case OPT_INSECURE: c->co.security = P4RT_SEC_INSECURE; break;
+		case OPT_INSECURE: c->co.security = IPDK_RPC_SEC_INSECURE; break;
 		case OPT_CERT_DIR: c->co.cert_dir = optarg; break;
-		case OPT_CA: c->co.ca = optarg; break;
-		case OPT_CERT: c->co.cert = optarg; break;
-		case OPT_KEY: c->co.key = optarg; break;
+		case OPT_CA: c->co.ca_cert_file = optarg; break;
+		case OPT_CERT: c->co.cert_file = optarg; break;
+		case OPT_KEY: c->co.key_file = optarg; break;
 		case OPT_TLS_NAME: c->co.tls_name = optarg; break;
 		case 'd':
 			if (u64_parse(optarg, "--device-id", &c->device_id, &c->err))
@@ -2175,7 +2184,7 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	struct ctl c = {
-		.co = { .addr = DEFAULT_ADDR, .security = P4RT_SEC_MTLS, .cert_dir = DEFAULT_CERT_DIR },
+		.co = { .address = DEFAULT_ADDR, .security = IPDK_RPC_SEC_MTLS, .cert_dir = DEFAULT_CERT_DIR },
 		.device_id = DEFAULT_DEVICE_ID, .elect_high = 1, .elect_low = 0,
 		.pipe_action = P4__V1__SET_FORWARDING_PIPELINE_CONFIG_REQUEST__ACTION__VERIFY_AND_COMMIT,
 	};
@@ -2222,9 +2231,9 @@ int main(int argc, char **argv)
 		json_flush(cmd->json == OUT_OBJECT);
 	fflush(stdout);
 	if (c.stream)
-		p4rt_stream_close(c.stream);
+		ipdk_rpc_stream_close(c.stream, 2.0);
 	if (c.info)
 		p4__config__v1__p4_info__free_unpacked(c.info, NULL);
-	p4rt_conn_close(c.conn);
+	ipdk_rpc_client_destroy(c.conn);
 	return rc;
 }

@@ -106,6 +106,12 @@ int rpc_status_pack(enum ipdk_rpc_code code, const char *message,
 		    const ProtobufCMessage *const *details, size_t n_details,
 		    grpc_slice *out);
 
+/* Returns a malloc'd copy of path, or dir/name when path is NULL (NULL when both are missing). */
+char *rpc_path_or_default(const char *path, const char *dir, const char *name);
+
+/* Reads a PEM file (at most 1 MiB) into a new string; 0, -errno or -EINVAL if it is not PEM. */
+int rpc_pem_read(const char *path, char **out, struct ipdk_err *err);
+
 /* Encodes a protobuf-c message into a new byte buffer; NULL on allocation failure. */
 grpc_byte_buffer *rpc_encode(const ProtobufCMessage *msg);
 

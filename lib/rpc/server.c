@@ -48,7 +48,7 @@ static void rpc_grpc_init(void)
 
 /* ---- configuration ---- */
 
-static char *path_or_default(const char *path, const char *dir, const char *name)
+char *rpc_path_or_default(const char *path, const char *dir, const char *name)
 {
 	char *s;
 
@@ -125,11 +125,11 @@ int ipdk_rpc_server_create(const struct ipdk_rpc_config *cfg,
 	srv->send_queue_len = cfg->send_queue_len ? cfg->send_queue_len :
 			      IPDK_RPC_DEFAULT_SEND_QUEUE;
 	if (tls) {
-		srv->cert_file = path_or_default(cfg->cert_file, cfg->cert_dir, "server.crt");
-		srv->key_file = path_or_default(cfg->key_file, cfg->cert_dir, "server.key");
+		srv->cert_file = rpc_path_or_default(cfg->cert_file, cfg->cert_dir, "server.crt");
+		srv->key_file = rpc_path_or_default(cfg->key_file, cfg->cert_dir, "server.key");
 	}
 	if (cfg->security == IPDK_RPC_SEC_MTLS)
-		srv->ca_file = path_or_default(cfg->ca_cert_file, cfg->cert_dir, "ca.crt");
+		srv->ca_file = rpc_path_or_default(cfg->ca_cert_file, cfg->cert_dir, "ca.crt");
 	if (!srv->address || (tls && (!srv->cert_file || !srv->key_file)) ||
 	    (cfg->security == IPDK_RPC_SEC_MTLS && !srv->ca_file)) {
 		server_free(srv);
@@ -219,7 +219,7 @@ int ipdk_rpc_server_add_methods(struct ipdk_rpc_server *srv,
 
 /* ---- credentials ---- */
 
-static int pem_read(const char *path, char **out, struct ipdk_err *err)
+int rpc_pem_read(const char *path, char **out, struct ipdk_err *err)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -228,19 +228,19 @@ static int pem_read(const char *path, char **out, struct ipdk_err *err)
 	if (!f)
 		return ipdk_err_set(err, -errno, "rpc: cannot open %s: %s", path,
 				    strerror(errno));
-	buf = malloc(PEM_MAX + 1);
+	buf = malloc(PEM_MAX + 2);
 	if (!buf) {
 		fclose(f);
 		return ipdk_err_set(err, -ENOMEM, "rpc: %s: out of memory", path);
 	}
 	n = fread(buf, 1, PEM_MAX + 1, f);
 	fclose(f);
+	buf[n] = '\0';
 	if (n == 0 || n > PEM_MAX || !strstr(buf, "-----BEGIN")) {
 		free(buf);
 		return ipdk_err_set(err, -EINVAL, "rpc: %s: not a PEM file (or over %d bytes)",
 				    path, PEM_MAX);
 	}
-	buf[n] = '\0';
 	*out = buf;
 	return 0;
 }
@@ -258,11 +258,11 @@ static int server_credentials(struct ipdk_rpc_server *srv, grpc_server_credentia
 		*out = grpc_insecure_server_credentials_create();
 		return 0;
 	}
-	ret = pem_read(srv->cert_file, &cert, err);
+	ret = rpc_pem_read(srv->cert_file, &cert, err);
 	if (!ret)
-		ret = pem_read(srv->key_file, &key, err);
+		ret = rpc_pem_read(srv->key_file, &key, err);
 	if (!ret && srv->security == IPDK_RPC_SEC_MTLS)
-		ret = pem_read(srv->ca_file, &ca, err);
+		ret = rpc_pem_read(srv->ca_file, &ca, err);
 	if (ret < 0)
 		goto out;
 	pair.private_key = key;
