@@ -1,6 +1,6 @@
 /*
- * P4Runtime write and read rates of infrap4d, measured from a C client (gRPC
- * core C API + protobuf-c, through p4rt-ctl's transport) the way a
+ * P4Runtime write and read rates of infrap4d, measured from a C client (lib/rpc's
+ * client module on the gRPC core C API + protobuf-c, as p4rt-ctl) the way a
  * controller sees them. The bench starts its own infrap4d (plaintext
  * P4Runtime on a free local port, one RING port, no gNMI), becomes primary,
  * pushes a one-table pipeline (48-bit exact key, one 32-bit parameter) and
@@ -29,7 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../tools/p4rt-ctl/conn.h"
+#include "ipdk/rpc_client.h"
+#include "p4/v1/p4runtime.pb-c.h"
 #include "bench.h"
 #include "p4/config/v1/p4info.pb-c.h"
 
@@ -56,8 +57,8 @@ static const char spec_fmt[] =
 	"\ttx m.port_out\n}\n";
 
 struct bench {
-	struct p4rt_conn *c;
-	struct p4rt_stream *s;
+	struct ipdk_rpc_client *c;
+	struct ipdk_rpc_stream *s;
 	pid_t pid;
 	char dir[64];
 	char spec[2048];
@@ -136,13 +137,20 @@ static void daemon_stop(struct bench *b)
 
 /* ---- P4Runtime ----------------------------------------------------------- */
 
-static int check(const char *what, int code, struct p4rt_status *st)
+static int check(const char *what, int code, struct ipdk_rpc_status *st)
 {
 	if (!code)
 		return 0;
-	fprintf(stderr, "bench_p4rt: %s: %s: %s\n", what, p4rt_code_name(code), st->msg ? st->msg : "");
-	for (size_t i = 0; i < st->n_errors && i < 3; i++)
-		fprintf(stderr, "  update %zu: %s\n", i, st->errors[i]->message);
+	fprintf(stderr, "bench_p4rt: %s: %s: %s\n", what, ipdk_rpc_code_name(code),
+		st->message ? st->message : "");
+	for (size_t i = 0; i < st->n_details && i < 3; i++) {
+		P4__V1__Error *e = (P4__V1__Error *)ipdk_rpc_status_detail(st, i,
+									  &p4__v1__error__descriptor);
+
+		fprintf(stderr, "  update %zu: %s\n", i, e && e->message ? e->message : "?");
+		if (e)
+			p4__v1__error__free_unpacked(e, NULL);
+	}
 	return -EIO;
 }
 
@@ -155,7 +163,9 @@ static int arbitrate(struct bench *b)
 	struct ipdk_err err;
 	int rc;
 
-	if (p4rt_stream_open(b->c, &b->s, &err)) {
+	if (ipdk_rpc_client_stream_open(b->c, "/p4.v1.P4Runtime/StreamChannel",
+					&p4__v1__stream_message_response__descriptor, 0, &b->s,
+					&err)) {
 		fprintf(stderr, "bench_p4rt: %s\n", err.msg);
 		return -EIO;
 	}
@@ -164,7 +174,8 @@ static int arbitrate(struct bench *b)
 	a.election_id = &eid;
 	m.update_case = P4__V1__STREAM_MESSAGE_REQUEST__UPDATE_ARBITRATION;
 	m.arbitration = &a;
-	if (p4rt_stream_send(b->s, &m) || p4rt_stream_recv(b->s, 10, &r) != 1)
+	if (ipdk_rpc_stream_send(b->s, &m.base) ||
+	    ipdk_rpc_stream_recv(b->s, 10, (ProtobufCMessage **)&r) != 1)
 		return -EIO;
 	rc = r->update_case == P4__V1__STREAM_MESSAGE_RESPONSE__UPDATE_ARBITRATION &&
 	     r->arbitration->status && r->arbitration->status->code == 0 ? 0 : -EPERM;
@@ -187,7 +198,7 @@ static int push(struct bench *b)
 	P4__V1__GetForwardingPipelineConfigResponse *g = NULL;
 	P4__V1__Uint128 eid;
 	ProtobufCMessage *reply = NULL;
-	struct p4rt_status st = { 0 };
+	struct ipdk_rpc_status st = { 0 };
 	const P4__Config__V1__P4Info *info;
 	int rc;
 
@@ -199,10 +210,10 @@ static int push(struct bench *b)
 	cfg.p4_device_config.len = strlen(b->spec);
 	req.config = &cfg;
 	rc = check("SetForwardingPipelineConfig",
-		   p4rt_unary(b->c, "/p4.v1.P4Runtime/SetForwardingPipelineConfig", &req.base,
+		   ipdk_rpc_client_unary(b->c, "/p4.v1.P4Runtime/SetForwardingPipelineConfig", &req.base,
 			      &p4__v1__set_forwarding_pipeline_config_response__descriptor, &reply, &st),
 		   &st);
-	p4rt_status_fini(&st);
+	ipdk_rpc_status_fini(&st);
 	if (reply)
 		protobuf_c_message_free_unpacked(reply, NULL);
 	if (rc)
@@ -210,10 +221,10 @@ static int push(struct bench *b)
 	greq.device_id = DEVICE_ID;
 	greq.response_type = P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__RESPONSE_TYPE__P4INFO_AND_COOKIE;
 	rc = check("GetForwardingPipelineConfig",
-		   p4rt_unary(b->c, "/p4.v1.P4Runtime/GetForwardingPipelineConfig", &greq.base,
+		   ipdk_rpc_client_unary(b->c, "/p4.v1.P4Runtime/GetForwardingPipelineConfig", &greq.base,
 			      &p4__v1__get_forwarding_pipeline_config_response__descriptor,
 			      (ProtobufCMessage **)&g, &st), &st);
-	p4rt_status_fini(&st);
+	ipdk_rpc_status_fini(&st);
 	if (rc)
 		return rc;
 	info = g->config ? g->config->p4info : NULL;
@@ -362,12 +373,12 @@ static int write_phase(struct bench *b, uint64_t bs, double budget, uint64_t com
 	while (ph->n < opt.n && bench_now() < end) {
 		uint64_t n = opt.n - ph->n < bs ? opt.n - ph->n : bs;
 		ProtobufCMessage *reply = NULL;
-		struct p4rt_status st = { 0 };
+		struct ipdk_rpc_status st = { 0 };
 
 		batch_fill(&m, ph->n, n);
-		rc = check("Write", p4rt_unary(b->c, "/p4.v1.P4Runtime/Write", &m.req.base,
+		rc = check("Write", ipdk_rpc_client_unary(b->c, "/p4.v1.P4Runtime/Write", &m.req.base,
 					       &p4__v1__write_response__descriptor, &reply, &st), &st);
-		p4rt_status_fini(&st);
+		ipdk_rpc_status_fini(&st);
 		if (reply)
 			protobuf_c_message_free_unpacked(reply, NULL);
 		if (rc)
@@ -388,8 +399,9 @@ struct dump {
 	double t0, first;
 };
 
-static int on_response(const P4__V1__ReadResponse *r, void *arg)
+static int on_response(const ProtobufCMessage *m, void *arg)
 {
+	const P4__V1__ReadResponse *r = (const P4__V1__ReadResponse *)m;
 	struct dump *d = arg;
 
 	if (!d->responses++)
@@ -403,7 +415,7 @@ static int read_all(struct bench *b, struct dump *d, double *secs)
 	P4__V1__ReadRequest req = P4__V1__READ_REQUEST__INIT;
 	P4__V1__Entity en = P4__V1__ENTITY__INIT, *pen = &en;
 	P4__V1__TableEntry te = P4__V1__TABLE_ENTRY__INIT;
-	struct p4rt_status st = { 0 };
+	struct ipdk_rpc_status st = { 0 };
 	int rc;
 
 	te.table_id = b->table_id;
@@ -414,9 +426,11 @@ static int read_all(struct bench *b, struct dump *d, double *secs)
 	req.entities = &pen;
 	memset(d, 0, sizeof(*d));
 	d->t0 = bench_now();
-	rc = check("Read", p4rt_read(b->c, &req, on_response, d, &st), &st);
+	rc = check("Read", ipdk_rpc_client_each(b->c, "/p4.v1.P4Runtime/Read", &req.base,
+						       &p4__v1__read_response__descriptor,
+						       on_response, d, &st), &st);
 	*secs = bench_now() - d->t0;
-	p4rt_status_fini(&st);
+	ipdk_rpc_status_fini(&st);
 	return rc;
 }
 
@@ -434,7 +448,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const uint64_t sizes[] = { 10000, 100, 1 };
-	struct p4rt_conn_opts co = { .security = P4RT_SEC_INSECURE, .timeout = 600 };
+	struct ipdk_rpc_client_config co = { .security = IPDK_RPC_SEC_INSECURE, .timeout = 600 };
 	struct bench b = { 0 };
 	struct phase ph[3];
 	struct dump d;
@@ -463,8 +477,8 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	co.addr = addr;
-	if (p4rt_conn_open(&co, &b.c, &err)) {
+	co.address = addr;
+	if (ipdk_rpc_client_create(&co, &b.c, &err)) {
 		fprintf(stderr, "bench_p4rt: %s\n", err.msg);
 		rc = 1;
 		goto out;
@@ -504,8 +518,8 @@ int main(int argc, char **argv)
 	}
 out:
 	if (b.s)
-		p4rt_stream_close(b.s);
-	p4rt_conn_close(b.c);
+		ipdk_rpc_stream_close(b.s, 2.0);
+	ipdk_rpc_client_destroy(b.c);
 	daemon_stop(&b);
 	return rc ? 1 : 0;
 }
