@@ -46,11 +46,12 @@ def env(image):
               (json.loads(l) for l in e.target.ctl("subsys_list").splitlines())}
     e.vol = subsys[NQN]["namespaces"][0]["uuid"]
     e.locked_vol = subsys[LOCKED]["namespaces"][0]["uuid"]
-    e.guest = ipdk_vm.Guest(workdir=e.dir, root_ports=N_DEVICES + 2, mem_mb=512, fio=True)
+    e.guest = ipdk_vm.Guest(workdir=e.dir, root_ports=N_DEVICES + 2, mem_mb=512, smp=2,
+                            fio=True)
     e.guest.start()
     e.ipu = IpuStoraged(e.dir, qmp=e.guest.ipdk_qmp_path, args=[
         "--slots", str(N_DEVICES + 2), "--max-devices", str(N_DEVICES), "--hostnqn", HOSTNQN,
-        "--connect-timeout", "2000"])
+        "--connect-timeout", "2000", "--queues", "2"])
     e.sma = SmaClient(e.ipu.sma_port)
     yield e
     e.sma.close()
@@ -116,7 +117,10 @@ def test_remote_volume_fio_unplug_replug(env):
     assert int(g.sh("cat %squeue/discard_max_bytes" % sysfs)) > 0
     assert int(g.sh("cat %squeue/write_zeroes_max_bytes" % sysfs)) > 0
     assert g.sh("cat %sro" % sysfs).strip() == "0"
-    fio_verify(g, dev)
+    # two queues, one per vCPU, both used by two fio jobs
+    assert g.sh("ls %smq" % sysfs).split() == ["0", "1"]
+    fio_verify(g, dev, numjobs=2, offset_increment="16m")
+    g.sh("dd if=/dev/zero of=/dev/%s bs=4k count=1 conv=fsync 2>/dev/null" % dev)
     # discard reads back zeroes; a marker at 32 MiB survives unplug and replug
     g.sh("dd if=/dev/urandom of=/dev/%s bs=64k count=16 oflag=direct 2>/dev/null && "
          "blkdiscard -o 0 -l 1048576 /dev/%s" % (dev, dev))
@@ -135,6 +139,16 @@ def test_remote_volume_fio_unplug_replug(env):
          "cmp /tmp/marker /tmp/back" % dev)
     st = [d for d in env.ipu.devices() if d["handle"] == "virtio_blk:vblk2"][0]
     assert st["remote"] and st["connected"] and st["errors"] == 0
+    # a device reset (what a guest reboot does to it): the driver lets go and
+    # binds again, the back-end stops and starts with new rings
+    pci = g.sh("basename $(dirname $(readlink -f /sys/block/%s/device))" % dev).strip()
+    g.sh("echo %s > /sys/bus/pci/drivers/virtio-pci/unbind" % pci)
+    wait_disk(g, env.vol, present=False)
+    g.sh("echo %s > /sys/bus/pci/drivers/virtio-pci/bind" % pci)
+    dev = wait_disk(g, env.vol)
+    g.sh("dd if=/dev/%s of=/tmp/back bs=4k skip=8192 count=64 iflag=direct 2>/dev/null && "
+         "cmp /tmp/marker /tmp/back" % dev)
+    fio_verify(g, dev, size="4m")
     sma.delete("virtio_blk:vblk2")
     wait_disk(g, env.vol, present=False)
 
@@ -170,6 +184,27 @@ def test_storaged_restart_during_fio(env):
     sma.delete(h)
     wait_disk(g, env.vol, present=False)
     assert qemu_objects(g) == []
+
+
+def test_read_only_local_volume(env):
+    """A local read-only file device as the volume: the guest sees a
+    read-only disk and its writes fail; reads work."""
+    g, sma = env.guest, env.sma
+    vid = str(uuid.uuid4())
+    path = os.path.join(env.dir, "ro.img")
+    with open(path, "wb") as f:
+        f.write(b"ipdk-ro!" * 512 + b"\0" * (4 << 20))
+    env.ipu.ctl("bdev_file %s %s ro" % (vid, path))
+    h = sma.create_virtio_blk(local_volume(vid), 4)
+    dev = wait_disk(g, vid)
+    assert g.sh("cat /sys/block/%s/ro" % dev).strip() == "1"
+    assert g.sh("dd if=/dev/%s bs=8 count=1 iflag=direct 2>/dev/null || "
+                "dd if=/dev/%s bs=512 count=1 2>/dev/null | head -c 8" % (dev, dev)) == "ipdk-ro!"
+    r = g.run("dd if=/dev/zero of=/dev/%s bs=4k count=1 oflag=direct" % dev)
+    assert r.rc != 0
+    sma.delete(h)
+    wait_disk(g, vid, present=False)
+    env.ipu.ctl("bdev_delete %s" % vid)
 
 
 def test_64_devices_and_the_65th(env):
