@@ -10,6 +10,9 @@
  * them, not the blocks); changes to a store during a Write are journalled so
  * an aborted batch undoes them.
  *
+ * Entry metadata (meta.c) is logged during the batch as well: the commit
+ * keeps it, an abort puts it back.
+ *
  * Cell writes: counters, meters and registers are written by the target at
  * once, not at commit. So a Write queues them (after checking them) and runs
  * the queue only when the batch has committed: an aborted batch leaves them
@@ -298,7 +301,11 @@ out:
 int p4_batch_begin(struct p4_model *m, struct ipdk_err *err)
 {
 	m->batch = calloc(1, sizeof(*m->batch));
-	return m->batch ? 0 : ipdk_err_set(err, -ENOMEM, "out of memory");
+	if (m->batch && !p4_meta_begin(m))
+		return 0;
+	free(m->batch);
+	m->batch = NULL;
+	return ipdk_err_set(err, -ENOMEM, "out of memory");
 }
 
 void p4_batch_update(struct p4_model *m, size_t update)
@@ -377,6 +384,7 @@ void p4_batch_commit(struct p4_model *m, struct tdi_dev *tdi,
 		if (rc)
 			fail(b->ops[i].update, rc, &err, arg);
 	}
+	p4_meta_end(m, false);
 	batch_free(m);
 }
 
@@ -398,5 +406,6 @@ void p4_batch_abort(struct p4_model *m)
 		else
 			store_put(r->rs, &r->key);
 	}
+	p4_meta_end(m, true);
 	batch_free(m);
 }

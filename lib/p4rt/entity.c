@@ -91,6 +91,23 @@ ProtobufCBinaryData p4_value_to_bytes(const uint8_t v[TDI_VALUE_BYTES], uint8_t 
 	return d;
 }
 
+/* ---- controller_metadata ------------------------------------------------ */
+
+/* The specification deprecates controller_metadata in favour of metadata but
+ * still asks servers to keep and return it. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static uint64_t te_cookie(const P4__V1__TableEntry *te)
+{
+	return te->controller_metadata;
+}
+
+static uint64_t *te_cookie_ptr(P4__V1__TableEntry *te)
+{
+	return &te->controller_metadata;
+}
+#pragma GCC diagnostic pop
+
 /* ---- actions ----------------------------------------------------------- */
 
 static bool table_has_action(const struct p4m_table *t, uint32_t id)
@@ -473,7 +490,7 @@ kind:
 	return 0;
 }
 
-static int default_write(const struct p4_model *m, const struct p4m_table *t, struct tdi_dev *tdi,
+static int default_write(struct p4_model *m, const struct p4m_table *t, struct tdi_dev *tdi,
 			 int type, const P4__V1__TableEntry *te, struct ipdk_err *err)
 {
 	const struct tdi_schema *s = tdi_dev_schema(tdi);
@@ -502,7 +519,8 @@ static int default_write(const struct p4_model *m, const struct p4m_table *t, st
 		if (rc)
 			return rc;
 	}
-	return tdi_default_set(tdi, &e, err);
+	rc = tdi_default_set(tdi, &e, err);
+	return rc ? rc : p4_meta_put(m, t, &e, true, te_cookie(te), &te->metadata, err);
 }
 
 static int table_entry_check(const struct p4_model *m, const P4__V1__TableEntry *te,
@@ -517,6 +535,16 @@ static int table_entry_check(const struct p4_model *m, const P4__V1__TableEntry 
 		return ipdk_err_set(err, -EINVAL, "unknown table id 0x%08x", te->table_id);
 	*out = t;
 	return 0;
+}
+
+/* Keeps (INSERT, MODIFY) or drops (DELETE) the metadata of a written entry. */
+static int entry_meta_put(struct p4_model *m, const struct p4m_table *t, int type,
+			  const struct tdi_entry *key, const P4__V1__TableEntry *te,
+			  struct ipdk_err *err)
+{
+	if (type == P4__V1__UPDATE__TYPE__DELETE)
+		return p4_meta_put(m, t, key, false, 0, NULL, err);
+	return p4_meta_put(m, t, key, false, te_cookie(te), &te->metadata, err);
 }
 
 /* Undoes the first n sub-entry writes of a range entry (inside the batch). */
@@ -604,6 +632,8 @@ static int range_write(struct p4_model *m, const struct p4m_table *t, struct tdi
 	if (rc) {
 		subs_undo(tdi, type, subs, n, old);
 		rc = ipdk_err_set(err, -ENOMEM, "out of memory");
+	} else {
+		rc = entry_meta_put(m, t, type, key, te, err);
 	}
 out:
 	free(subs);
@@ -673,6 +703,8 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 	}
 	if (rc == -ENOENT)
 		ipdk_err_set(err, -ENOENT, "table %s: no entry with this key", t->name);
+	if (!rc)
+		rc = entry_meta_put(m, t, type, old, te, err);
 out:
 	free(e);
 	return rc;
@@ -1288,6 +1320,7 @@ static void table_entry_out(const struct p4_model *m, const struct p4m_table *t,
 		o->pfm[te->n_match++] = fm;
 	}
 	te->action = &o->ta;
+	p4_meta_get(t, e, is_default, te_cookie_ptr(te), &te->metadata);
 	if (t->profile_id && !is_default &&
 	    ((int32_t)e->action_id == t->member_action || (int32_t)e->action_id == t->group_action)) {
 		struct p4m_profile *pr = p4m_profile(m, t->profile_id);
@@ -1541,7 +1574,10 @@ static int direct_read_one(const struct tdi_entry *e, void *arg)
 
 	out_init(o);
 	table_entry_out(r->m, r->t, e, false, o);
+	/* the entry names the cell: its key only */
 	o->te.action = NULL;
+	*te_cookie_ptr(&o->te) = 0;
+	o->te.metadata.len = 0;
 	if (!r->meter) {
 		uint64_t pk, by;
 

@@ -82,6 +82,7 @@ void p4_model_free(struct p4_model *m)
 	for (uint32_t i = 0; i < m->n_tables; i++) {
 		free(m->tables[i].action_ids);
 		p4_ranges_free(&m->tables[i]);
+		p4_meta_free(&m->tables[i]);
 	}
 	free(m->tables);
 	free(m->actions);

@@ -63,6 +63,8 @@ struct p4m_table {
 	/* P4Runtime entries of a table with expanded range fields (batch.c);
 	 * NULL for every other table */
 	struct p4_rstore *ranges;
+	/* TableEntry.metadata and controller_metadata (meta.c), or NULL */
+	struct p4_mstore *meta;
 };
 
 struct p4m_member {
@@ -140,6 +142,7 @@ struct p4_model {
 	uint8_t *p4info_bin;            /* the P4Info the model came from (serialized) */
 	size_t p4info_len;
 	struct p4_batch *batch;         /* the Write being applied, or NULL (batch.c) */
+	struct p4_meta_log *meta_log;   /* metadata changes of that Write (meta.c) */
 };
 
 /* model.c */
@@ -202,6 +205,21 @@ void p4_batch_commit(struct p4_model *m, struct tdi_dev *tdi,
 		     void *arg);
 /* After an abort: undoes the range stores' changes, drops the queue. Ends the batch. */
 void p4_batch_abort(struct p4_model *m);
+
+/* meta.c: TableEntry.metadata and controller_metadata, which the target
+ * does not keep. */
+/* Sets the metadata of e's key in t (or of t's default entry); cookie 0 and
+ * empty (or NULL) md remove it. Logged while a batch is open. */
+int p4_meta_put(struct p4_model *m, const struct p4m_table *t, const struct tdi_entry *e,
+		bool dflt, uint64_t cookie, const ProtobufCBinaryData *md, struct ipdk_err *err);
+/* The metadata of e's key in t; md points into the store. false: none. */
+bool p4_meta_get(const struct p4m_table *t, const struct tdi_entry *e, bool dflt,
+		 uint64_t *cookie, ProtobufCBinaryData *md);
+/* Starts logging changes (a Write); p4_meta_end() drops the log, after
+ * putting every change back when undo is set. */
+int p4_meta_begin(struct p4_model *m);
+void p4_meta_end(struct p4_model *m, bool undo);
+void p4_meta_free(struct p4m_table *t);
 
 /* bundle.c: the pieces of a pipeline config */
 struct p4_bundle {

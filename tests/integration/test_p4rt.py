@@ -887,3 +887,52 @@ def test_action_profile_group_max_size(env, client):
     finally:
         client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
             p4_device_config=open(spec_path("l2l3.spec")).read().encode()))
+
+
+def test_entry_metadata_is_kept_and_read_back(client, info):
+    """TableEntry.metadata and controller_metadata are stored with the entry:
+    Read returns them, MODIFY replaces them, DELETE drops them, and a batch
+    that is rolled back leaves them as they were."""
+    tid = info.table("l2_fwd").preamble.id
+
+    def entry(mac, port=1, md=b"", cookie=0):
+        te = info.entry("l2_fwd", {"h.ethernet.dst_addr": mac}, "l2_forward", port=port)
+        te.metadata, te.controller_metadata = md, cookie
+        return te
+
+    def read_md(mac):
+        got = client.read(p4.Entity(table_entry=info.entry("l2_fwd", {"h.ethernet.dst_addr": mac})))
+        return [(e.table_entry.metadata, e.table_entry.controller_metadata) for e in got]
+
+    client.write([table_update("insert", entry(MAC2, md=b"\x00route-7\xff", cookie=77)),
+                  table_update("insert", entry(MAC1))])
+    assert read_md(MAC2) == [(b"\x00route-7\xff", 77)]
+    assert read_md(MAC1) == [(b"", 0)]
+    # a wildcard read carries them too
+    got = {e.table_entry.match[0].exact.value: e.table_entry.metadata
+           for e in client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))}
+    assert got == {MAC2.to_bytes(6, "big"): b"\x00route-7\xff", MAC1.to_bytes(6, "big"): b""}
+    client.write([table_update("modify", entry(MAC2, port=0, md=b"v2"))])
+    assert read_md(MAC2) == [(b"v2", 0)]
+    # rolled back: neither the new entry nor the new metadata stay
+    bad = info.entry("l2_fwd", {"h.ethernet.dst_addr": 0x12}, "l2_forward", port=1 << 40)
+    with pytest.raises(grpc.RpcError):
+        client.write([table_update("modify", entry(MAC2, md=b"v3", cookie=3)),
+                      table_update("insert", entry(0x77, md=b"new")),
+                      table_update("insert", bad)], atomicity=p4.WriteRequest.ROLLBACK_ON_ERROR)
+    assert read_md(MAC2) == [(b"v2", 0)] and read_md(0x77) == []
+    # MODIFY without metadata clears it; DELETE drops it with the entry
+    client.write([table_update("modify", entry(MAC2))])
+    assert read_md(MAC2) == [(b"", 0)]
+    client.write([table_update("modify", entry(MAC2, md=b"x"))])
+    client.write([table_update("delete", entry(MAC2))])
+    client.write([table_update("insert", entry(MAC2))])
+    assert read_md(MAC2) == [(b"", 0)]
+    # the default entry keeps its own
+    dflt = p4.TableEntry(table_id=tid, is_default_action=True, metadata=b"dflt")
+    client.write([table_update("modify", dflt)])
+    got = client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid, is_default_action=True)))
+    assert got[0].table_entry.metadata == b"dflt"
+    client.write([table_update("modify", p4.TableEntry(table_id=tid, is_default_action=True))])
+    got = client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid, is_default_action=True)))
+    assert got[0].table_entry.metadata == b""

@@ -287,9 +287,12 @@ def test_acl_range_entry_in_an_aborted_batch_leaves_nothing(env):
     assert codes(e) == [grpc.StatusCode.ABORTED.value[0], grpc.StatusCode.INVALID_ARGUMENT.value[0]]
     tid = good.table_id
     assert c.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid))) == []
-    # and it can be inserted afterwards (no stale value/mask entries in the target)
+    # and it can be inserted afterwards (no stale value/mask entries in the target),
+    # its metadata kept with the P4Runtime entry
+    good.metadata = b"range-md"
     c.write([table_update("insert", good)])
-    assert len(c.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))) == 1
+    got = c.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))
+    assert len(got) == 1 and got[0].table_entry.metadata == b"range-md"
 
 
 # ---- ecmp: action selector --------------------------------------------------
