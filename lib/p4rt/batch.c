@@ -345,8 +345,8 @@ static int op_run(struct tdi_dev *tdi, const struct p4_cell_op *op, struct ipdk_
 	int rc;
 
 	switch (op->kind) {
-	case P4_OP_COUNTER_RESET:
-		return tdi_counter_reset(tdi, c->tdi_id, op->index, e, err);
+	case P4_OP_COUNTER_WRITE:
+		return tdi_counter_write(tdi, c->tdi_id, op->index, e, op->v[0], op->v[1], err);
 	case P4_OP_METER_RESET:
 		rc = tdi_meter_reset(tdi, c->tdi_id, op->index, e, err);
 		if (!rc && c->meter_cfg && !op->direct)

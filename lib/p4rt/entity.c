@@ -641,9 +641,37 @@ out:
 	return rc;
 }
 
+static int counter_data_check(struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			      const P4__V1__CounterData *d, struct ipdk_err *err);
+static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			      uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
+			      struct ipdk_err *err);
+
+/* The direct counter cell a TableEntry's counter_data writes (INSERT and
+ * MODIFY), checked before the entry changes; NULL when none is given. */
+static int entry_counter(const struct p4_model *m, struct tdi_dev *tdi, const struct p4m_table *t,
+			 const P4__V1__TableEntry *te, int type, const struct p4m_cell_obj **out,
+			 struct ipdk_err *err)
+{
+	*out = NULL;
+	if (!te->counter_data || type == P4__V1__UPDATE__TYPE__DELETE)
+		return 0;
+	if (!t->direct_counter_id)
+		return ipdk_err_set(err, -EINVAL, "table %s: has no direct counter", t->name);
+	if (te->is_default_action || t->ranges)
+		return ipdk_err_set(err, -ENOTSUP, "table %s: the direct counter of %s is not offered",
+				    t->name, te->is_default_action ? "the default entry"
+				    : "a table with expanded ranges");
+	*out = p4m_cell(m->counters, m->n_counters, t->direct_counter_id);
+	if (!*out)
+		return ipdk_err_set(err, -EINVAL, "table %s: has no direct counter", t->name);
+	return counter_data_check(tdi, *out, te->counter_data, err);
+}
+
 static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		       const P4__V1__TableEntry *te, struct ipdk_err *err)
 {
+	const struct p4m_cell_obj *dc;
 	const struct p4m_table *t;
 	struct tdi_entry *e, *old;
 	int rc;
@@ -657,8 +685,9 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		return ipdk_err_set(err, -EINVAL, "table %s: does not support idle timeout", t->name);
 	if (te->meter_config && !t->direct_meter_id)
 		return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
-	if (te->counter_data && !t->direct_counter_id)
-		return ipdk_err_set(err, -EINVAL, "table %s: has no direct counter", t->name);
+	rc = entry_counter(m, tdi, t, te, type, &dc, err);
+	if (rc)
+		return rc;
 	if (te->is_default_action)
 		return default_write(m, t, tdi, type, te, err);
 	if (t->ranges)
@@ -705,6 +734,9 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		ipdk_err_set(err, -ENOENT, "table %s: no entry with this key", t->name);
 	if (!rc)
 		rc = entry_meta_put(m, t, type, old, te, err);
+	/* the counter is written once the entry is in the target (after commit) */
+	if (!rc && dc)
+		rc = counter_data_write(m, tdi, dc, 0, old, te->counter_data, err);
 out:
 	free(e);
 	return rc;
@@ -995,18 +1027,42 @@ static int index_check(const struct p4m_cell_obj *c, const P4__V1__Index *ix, co
 	return 0;
 }
 
-/* Queues a counter reset (the only counter write the target has). */
+/* Checks d (counts for counter c) against the target's counter. */
+static int counter_data_check(struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			      const P4__V1__CounterData *d, struct ipdk_err *err)
+{
+	enum tdi_counter_unit unit = tdi_dev_schema(tdi)->counters[c->tdi_id].unit;
+
+	if (!d)
+		return 0;
+	if (d->packet_count < 0 || d->byte_count < 0)
+		return ipdk_err_set(err, -EINVAL, "counter %s: negative count", c->name);
+	/* checked here (TDI checks again when it runs) so the update fails, not
+	 * the commit */
+	if (d->packet_count && !(unit & TDI_COUNTER_PACKETS))
+		return ipdk_err_set(err, -EINVAL, "counter %s: counts bytes only, packet_count must be 0",
+				    c->name);
+	if (d->byte_count && !(unit & TDI_COUNTER_BYTES))
+		return ipdk_err_set(err, -EINVAL, "counter %s: counts packets only, byte_count must be 0",
+				    c->name);
+	return 0;
+}
+
+/* Queues a counter write: d's counts, or 0 without d. */
 static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_cell_obj *c,
 			      uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
 			      struct ipdk_err *err)
 {
-	struct p4_cell_op op = { .kind = P4_OP_COUNTER_RESET, .c = (struct p4m_cell_obj *)c,
+	struct p4_cell_op op = { .kind = P4_OP_COUNTER_WRITE, .c = (struct p4m_cell_obj *)c,
 				 .index = index };
+	int rc = counter_data_check(tdi, c, d, err);
 
-	(void)tdi;
-	if (d && (d->byte_count || d->packet_count))
-		return ipdk_err_set(err, -ENOTSUP,
-				    "counter %s: the target can only reset counters (write 0)", c->name);
+	if (rc)
+		return rc;
+	if (d) {
+		op.v[0] = (uint64_t)d->packet_count;
+		op.v[1] = (uint64_t)d->byte_count;
+	}
 	if (e) {
 		op.direct = true;
 		op.entry = *e;

@@ -182,7 +182,7 @@ void p4_range_del(struct p4_model *m, const struct p4m_table *t, const struct td
 int p4_range_iterate(const struct p4m_table *t, int (*cb)(const struct tdi_entry *key, void *arg),
 		     void *arg);
 
-enum p4_cell_op_kind { P4_OP_COUNTER_RESET, P4_OP_METER_SET, P4_OP_METER_RESET, P4_OP_REGISTER };
+enum p4_cell_op_kind { P4_OP_COUNTER_WRITE, P4_OP_METER_SET, P4_OP_METER_RESET, P4_OP_REGISTER };
 struct p4_cell_op {
 	enum p4_cell_op_kind kind;
 	size_t update;                  /* index of the update in the Write */
@@ -190,7 +190,8 @@ struct p4_cell_op {
 	uint64_t index;
 	bool direct;
 	struct tdi_entry entry;         /* direct: the table entry (key) */
-	uint64_t v[4];                  /* meter cir, cburst, pir, pburst; register value */
+	uint64_t v[4];                  /* counter packets, bytes; meter cir, cburst, pir,
+					 * pburst; register value */
 };
 /* Starts recording for a Write; a model has at most one batch. */
 int p4_batch_begin(struct p4_model *m, struct ipdk_err *err);

@@ -498,10 +498,16 @@ def test_indirect_counter_read_and_reset(env, client, info):
         client.read(p4.Entity(counter_entry=p4.CounterEntry(counter_id=cid,
                                                             index=p4.Index(index=1 << 20))))
     assert code(e) == grpc.StatusCode.OUT_OF_RANGE
+    # a write sets the cell; port_rx counts packets only
+    client.write([update("modify", counter_entry=p4.CounterEntry(
+        counter_id=cid, index=p4.Index(index=0), data=p4.CounterData(packet_count=12345)))])
+    one = client.read(p4.Entity(counter_entry=p4.CounterEntry(counter_id=cid,
+                                                              index=p4.Index(index=0))))
+    assert one[0].counter_entry.data.packet_count >= 12345
     with pytest.raises(grpc.RpcError) as e:
         client.write([update("modify", counter_entry=p4.CounterEntry(
-            counter_id=cid, index=p4.Index(index=0), data=p4.CounterData(packet_count=5)))])
-    assert code(e) == grpc.StatusCode.UNIMPLEMENTED
+            counter_id=cid, index=p4.Index(index=0), data=p4.CounterData(byte_count=5)))])
+    assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_registers_and_meters(env, client):

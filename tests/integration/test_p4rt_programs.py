@@ -423,9 +423,39 @@ def test_meter_reg_counters_meter_register(env):
         assert ent[0].table_entry.counter_data.packet_count == 5
         assert counter(c, info, "MainControlImpl.seen", 0) == 5
         assert register(c, info, "MainControlImpl.last_type", 0) == 0x88b5
-        # a direct counter write of 0 resets it
+        # counter writes set the cell (0 resets it): direct, through the table
+        # entry's counter_data, and indirect; counting goes on from there
+        c.write([update("modify", direct_counter_entry=p4.DirectCounterEntry(
+            table_entry=te, data=p4.CounterData(packet_count=1000)))])
+        assert dc()[0].direct_counter_entry.data.packet_count == 1000
+        te_cd = p4.TableEntry()
+        te_cd.CopyFrom(te)
+        te_cd.counter_data.packet_count = 42
+        c.write([table_update("modify", te_cd)])
+        assert dc()[0].direct_counter_entry.data.packet_count == 42
+        seen = info.counter("MainControlImpl.seen").preamble.id
+        c.write([update("modify", counter_entry=p4.CounterEntry(
+            counter_id=seen, index=p4.Index(index=0), data=p4.CounterData(packet_count=500)))])
+        assert counter(c, info, "MainControlImpl.seen", 0) == 500
+        h1.send([frame(b"mr-more-%02d" % i) for i in range(2)])
+        assert len(frames_to(sn, b"mr-more-", count=2)) == 2
+        wait_until(lambda: dc()[0].direct_counter_entry.data.packet_count == 44)
+        assert counter(c, info, "MainControlImpl.seen", 0) == 502
+        # bytes of a packets-only counter, negative counts: refused, cell unchanged
+        for data in (p4.CounterData(byte_count=5), p4.CounterData(packet_count=-1)):
+            with pytest.raises(grpc.RpcError) as e:
+                c.write([update("modify", counter_entry=p4.CounterEntry(
+                    counter_id=seen, index=p4.Index(index=0), data=data))])
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        te_cd.counter_data.byte_count = 7
+        with pytest.raises(grpc.RpcError) as e:
+            c.write([table_update("modify", te_cd)])
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert counter(c, info, "MainControlImpl.seen", 0) == 502
         c.write([update("modify", direct_counter_entry=p4.DirectCounterEntry(
             table_entry=te, data=p4.CounterData()))])
+        c.write([update("modify", counter_entry=p4.CounterEntry(
+            counter_id=seen, index=p4.Index(index=0), data=p4.CounterData(packet_count=5)))])
         assert dc()[0].direct_counter_entry.data.packet_count == 0
         # the meter in packet mode: committed 3, peak 5 packets of burst, refilled at 1/s
         mid = info.meter("MainControlImpl.port_meter").preamble.id
