@@ -55,6 +55,7 @@ struct ipdk_sma_device_info {
 	char socket_path[108];
 	bool connected;                 /* the front-end (QEMU) is connected */
 	uint64_t reads, writes, errors;
+	unsigned int in_flight;         /* requests the back-end holds now */
 };
 
 /* Creates the agent, restores the devices in the state file and registers

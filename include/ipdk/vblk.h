@@ -46,6 +46,7 @@ struct ipdk_vblk_stats {
 	uint64_t resubmitted;           /* inflight requests picked up after a reconnect */
 	bool connected;
 	unsigned int queues_running;
+	unsigned int in_flight;         /* requests taken from the rings, not answered yet */
 };
 
 /* Creates a device named name on the registered block device bdev_name and

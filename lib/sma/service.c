@@ -417,6 +417,7 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			in.reads = st.reads;
 			in.writes = st.writes;
 			in.errors = st.errors;
+			in.in_flight = st.in_flight;
 		}
 		rc = fn(&in, arg);
 	}

@@ -804,6 +804,7 @@ void ipdk_vblk_get_stats(struct ipdk_vblk *v, struct ipdk_vblk_stats *st)
 		st->write_bytes += q->st.write_bytes;
 		st->resubmitted += q->st.resubmitted;
 		st->queues_running += q->running;
+		st->in_flight += q->running ? q->n_inflight : 0;
 	}
 	st->connections = v->connections;
 	st->connected = v->connected;

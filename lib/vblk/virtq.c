@@ -396,6 +396,8 @@ static unsigned int inflight_recover(struct vblk_queue *q, uint16_t *heads)
 				q->counter = iq->desc[i].counter;
 		}
 	}
+	IPDK_LOG_DEBUG("vblk %s: queue %u: inflight region at used %u (ring %u, avail %u), "
+		       "%u marked", q->v->name, q->idx, iq->used_idx, used_idx, q->avail->idx, n);
 	qsort_r(heads, n, sizeof(*heads), counter_cmp, iq);
 	q->used_idx = used_idx;
 	q->last_avail = (uint16_t)(used_idx + n);

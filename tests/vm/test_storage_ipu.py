@@ -10,7 +10,9 @@ limit; bad requests get clear gRPC errors and leave nothing behind.
 One guest boot for the module (about a minute on two cores)."""
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -154,10 +156,11 @@ def test_remote_volume_fio_unplug_replug(env):
 
 
 def test_storaged_restart_during_fio(env):
-    """storaged (IPU side) is killed in the middle of a guest fio run and
-    started again: it restores the device from its state file, QEMU
-    reconnects (reconnect=1), the requests in flight are resubmitted from the
-    inflight region, and fio completes with verify passing."""
+    """storaged (IPU side) is killed in the middle of a guest fio run, while
+    the target is held so it has requests in flight, and started again: it
+    restores the device from its state file, QEMU reconnects (reconnect=1),
+    the requests left in flight are resubmitted from the inflight region, and
+    fio completes with verify passing."""
     g, sma = env.guest, env.sma
     h = sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 3)
     dev = wait_disk(g, env.vol)
@@ -168,8 +171,17 @@ def test_storaged_restart_during_fio(env):
     result = {}
     t = threading.Thread(target=lambda: result.update(r=g.fio(job, timeout=300)))
     t.start()
-    time.sleep(3)
-    env.ipu.stop(sig=9)
+    time.sleep(2)
+    # hold the target so that the back-end has requests in flight when it dies
+    env.target.proc.send_signal(signal.SIGSTOP)
+    try:
+        end = time.monotonic() + 20
+        while not env.ipu.devices()[0]["in_flight"]:
+            assert time.monotonic() < end, "no request in flight"
+            time.sleep(0.1)
+        env.ipu.stop(sig=9)
+    finally:
+        env.target.proc.send_signal(signal.SIGCONT)
     time.sleep(1)
     env.ipu.start()
     t.join(300)
@@ -179,6 +191,7 @@ def test_storaged_restart_during_fio(env):
         json.dumps(j)[:1500], env.ipu.log_text()[-2000:])
     assert j["write"]["io_bytes"] == 24 << 20
     assert "restored" in env.ipu.log_text()
+    assert re.search(r"resubmitting \d+ requests left in flight", env.ipu.log_text())
     env.sma = sma = SmaClient(env.ipu.sma_port)
     assert [d["handle"] for d in env.ipu.devices()] == [h]
     sma.delete(h)
