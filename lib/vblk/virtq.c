@@ -179,6 +179,37 @@ static int chain_to_iov(struct vblk_queue *q, struct vblk_req *r, int *n_read)
 	}
 }
 
+/* Finds the status byte of a chain chain_to_iov() refused: the last byte of
+ * its last descriptor when that one is writable and in guest memory; NULL for
+ * chains without an end (loops) or without a usable last descriptor. */
+static uint8_t *find_status(struct vblk_queue *q, uint16_t head)
+{
+	const struct vring_desc *table = q->desc;
+	uint32_t table_size = q->size, idx = head;
+
+	for (unsigned int hops = 0; hops <= VBLK_RING_MAX + q->iov_max; hops++) {
+		struct vring_desc d = table[idx];
+
+		if ((d.flags & VRING_DESC_F_INDIRECT) && table == q->desc) {
+			table = vblk_gpa_to_host(q->v, d.addr, d.len);
+			table_size = d.len / sizeof(d);
+			if (!table || !table_size)
+				return NULL;
+			idx = 0;
+			continue;
+		}
+		if (!(d.flags & VRING_DESC_F_NEXT)) {
+			uint8_t *p = d.len ? vblk_gpa_to_host(q->v, d.addr, d.len) : NULL;
+
+			return p && (d.flags & VRING_DESC_F_WRITE) ? p + d.len - 1 : NULL;
+		}
+		idx = d.next;
+		if (idx >= table_size)
+			return NULL;
+	}
+	return NULL;
+}
+
 /* Checks a sector range against the device; returns 0 or -1. */
 static int sectors_to_blocks(struct vblk_queue *q, uint64_t sector, uint64_t bytes,
 			     uint64_t *off, uint32_t *num)
@@ -282,8 +313,8 @@ static void process(struct vblk_queue *q, uint16_t head)
 	    iov_pull(r->iov, &first, n_read, &hdr, sizeof(hdr))) {
 		IPDK_LOG_WARN("vblk %s: queue %u: malformed request at head %u", q->v->name,
 			      q->idx, head);
-		if (cnt > n_read && r->iov[cnt - 1].iov_len) {
-			r->status = (uint8_t *)r->iov[cnt - 1].iov_base + r->iov[cnt - 1].iov_len - 1;
+		r->status = find_status(q, head);
+		if (r->status) {
 			r->used_len = 1;
 			return req_done(r, VIRTIO_BLK_S_IOERR);
 		}
