@@ -189,6 +189,17 @@ def delete_device(ipu, h, vid):
     ipu.ctl("bdev_delete %s" % vid)
 
 
+def still_serves_then_delete(ipu, h, vid, path):
+    """A new connection still reads; then the device goes."""
+    f = Frontend(path)
+    try:
+        f.setup()
+        assert f.request(0, T_IN, 0, read_len=512)[0] == S_OK
+    finally:
+        f.close()
+    delete_device(ipu, h, vid)
+
+
 def test_config_and_io_on_two_queues(ipu):
     vid, h, path = make_device(ipu, 0)
     f = Frontend(path, queues=2)
@@ -259,13 +270,7 @@ def test_bad_requests(ipu):
         # the device is still served: a new connection works
     finally:
         f.close()
-    f = Frontend(path)
-    try:
-        f.setup()
-        assert f.request(0, T_IN, 0, read_len=512)[0] == S_OK
-    finally:
-        f.close()
-    delete_device(ipu, h, vid)
+    still_serves_then_delete(ipu, h, vid, path)
 
 
 def test_malformed_messages(ipu):
@@ -294,13 +299,7 @@ def test_malformed_messages(ipu):
         s.close()
     time.sleep(0.2)
     assert ipu.alive()
-    f = Frontend(path)
-    try:
-        f.setup()
-        assert f.request(0, T_IN, 0, read_len=512)[0] == S_OK
-    finally:
-        f.close()
-    delete_device(ipu, h, vid)
+    still_serves_then_delete(ipu, h, vid, path)
 
 
 def test_read_only(ipu, tmp_path):
