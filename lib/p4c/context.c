@@ -151,6 +151,18 @@ static void json_ctrl(const struct ir_prog *ir, FILE *f, int h, const char *name
 	fprintf(f, " ] }%s\n", comma ? "," : "");
 }
 
+/* Does any code of ir hold an instruction c? */
+static bool uses(const struct ir_prog *ir, enum ir_code c)
+{
+	for (int k = -1; k < ir->na; k++) {
+		const struct ir_code_list *code = k < 0 ? &ir->main : &ir->acts[k].code;
+		for (int i = 0; i < code->n; i++)
+			if (code->v[i].c == c)
+				return true;
+	}
+	return false;
+}
+
 int context_write_json(const struct ir_prog *cir, FILE *f)
 {
 	struct ir_prog *ir = (struct ir_prog *)cir;
@@ -223,6 +235,13 @@ int context_write_json(const struct ir_prog *cir, FILE *f)
 		first = false;
 	}
 	fprintf(f, "\n  ]");
+	if (uses(ir, I_MIRROR))
+		/* what the target offers (lib/target-dpdk/pipeline.c); the control
+		 * plane sets each session's port and truncation length */
+		fprintf(f, ",\n  \"mirroring\": { \"slots\": %d, \"sessions\": %d }", DPDK_MIRROR_SLOTS,
+			DPDK_MIRROR_SESSIONS);
+	if (uses(ir, I_RECIRC))
+		fprintf(f, ",\n  \"recirculation\": true");
 	if (ir->pkt_in_hdr >= 0 || ir->pkt_out_hdr >= 0) {
 		fprintf(f, ",\n  \"controller\": {\n");
 		if (ir->pkt_in_hdr >= 0)

@@ -55,7 +55,9 @@ struct be {
 	bool failed;
 	int cksum_hdr;			/* header holding the checksum states, -1 */
 	int ncks;
+	int recirc;			/* metadata: recirculate at the end, -1 when never */
 };
+
 
 #define bfmt(b, ...) p4_afmt((b)->a, __VA_ARGS__)
 
@@ -92,7 +94,7 @@ static void layout(struct be *b, int h)
 		do {
 			bits += hd->f[j].width;
 			j++;
-		} while (bits % 8 && j < hd->nf);
+		} while (bits % 8 && j < hd->nf && !hd->f[j].varbit);
 		for (int k = i; k < j; k++) {
 			if (k > i)
 				strncat(name, "_", sizeof(name) - strlen(name) - 1);
@@ -107,6 +109,10 @@ static void layout(struct be *b, int h)
 			l->f[k] = (struct phys){ pf, shift + (round8(bits) - bits), hd->f[k].width,
 						 j - i == 1 && bits % 8 == 0 };
 		}
+		if (j < hd->nf && hd->f[j].varbit && bits % 8)
+			fail(b, (struct p4_loc){ -1, 0, 0 }, bfmt(b, "header '%s': a varbit field at bit %d",
+								 hd->name, bits),
+			     "SWX headers are whole bytes and the varbit field starts a new one");
 		if (j - i > 1 && round8(bits) > 64) {
 			fail(b, (struct p4_loc){ -1, 0, 0 }, bfmt(b, "header '%s': sub-byte fields merged into %d bits",
 								 hd->name, bits),
@@ -275,10 +281,21 @@ static void check_wide(struct be *b, const struct ir_insn *in, const struct ir_o
 		     "SWX instructions other than mov work on at most 64 bits");
 }
 
+static bool is_varbit(struct be *b, const struct ir_op *o)
+{
+	return o->k == O_HF && b->ir->hdrs[o->h].f[o->i].varbit;
+}
+
 static void alu(struct be *b, const struct ir_insn *in)
 {
 	int sc;
 	const char *d;
+
+	if (is_varbit(b, &in->d) || is_varbit(b, &in->a) || is_varbit(b, &in->b)) {
+		fail(b, in->loc, "reading or writing a varbit field",
+		     "SWX instructions other than extract and emit cannot touch it");
+		return;
+	}
 
 	if (in->c == I_MOV) {
 		if (op_width(b, &in->d) > 64 || op_width(b, &in->a) > 64) {
@@ -514,6 +531,14 @@ static void insn(struct be *b, const struct ir_code_list *code, int at)
 		    ir->acts[in->obj].name);
 		break;
 	case I_EXTRACT: out(b, "extract %s", rd(b, &in->a)); break;
+	case I_EXTRACTV: {
+		/* the size operand of extract counts the varbit field's bytes */
+		int s = scratch(b, 32);
+		out(b, "mov m.%s %s", ir->meta[s].name, rd(b, &in->b));
+		out(b, "shr m.%s 3", ir->meta[s].name);
+		out(b, "extract %s m.%s", rd(b, &in->a), ir->meta[s].name);
+		break;
+	}
 	case I_LOOKAHEAD: out(b, "lookahead %s", rd(b, &in->a)); break;
 	case I_EMIT: out(b, "emit %s", rd(b, &in->a)); break;
 	case I_VALIDATE: out(b, "validate %s", rd(b, &in->a)); break;
@@ -542,10 +567,44 @@ static void insn(struct be *b, const struct ir_code_list *code, int at)
 	case I_SEND:
 		out(b, "mov m.%s %s", ir->meta[ir->m_output_port].name, rd(b, &in->a));
 		out(b, "mov m.%s 0", ir->meta[ir->m_drop].name);
+		if (b->recirc >= 0)
+			out(b, "mov m.%s 0", ir->meta[b->recirc].name);
 		break;
 	case I_DROP:
 		out(b, "mov m.%s 1", ir->meta[ir->m_drop].name);
+		if (b->recirc >= 0)
+			out(b, "mov m.%s 0", ir->meta[b->recirc].name);
 		break;
+	case I_RECIRC:
+		out(b, "mov m.%s 1", ir->meta[b->recirc].name);
+		out(b, "mov m.%s 0", ir->meta[ir->m_drop].name);
+		break;
+	case I_MIRROR:
+		if (in->a.k == O_CONST && in->a.v >= DPDK_MIRROR_SLOTS)
+			fail(b, in->loc, bfmt(b, "mirror slot %" PRIu64, in->a.v),
+			     bfmt(b, "the pipeline has %d mirror slots (0 to %d)", DPDK_MIRROR_SLOTS,
+				  DPDK_MIRROR_SLOTS - 1));
+		if (in->b.k == O_CONST && in->b.v >= DPDK_MIRROR_SESSIONS)
+			fail(b, in->loc, bfmt(b, "mirror session %" PRIu64, in->b.v),
+			     bfmt(b, "the pipeline has %d mirror sessions (0 to %d)", DPDK_MIRROR_SESSIONS,
+				  DPDK_MIRROR_SESSIONS - 1));
+		{
+			const char *slot = field(b, &in->a);
+			out(b, "mirror %s %s", slot, field(b, &in->b));
+		}
+		break;
+	case I_PASS: {
+		/* recircid writes a metadata field only */
+		int s = in->d.k == O_META ? in->d.i : scratch(b, 32);
+		out(b, "recircid m.%s", ir->meta[s].name);
+		if (s != in->d.i || in->d.k != O_META) {
+			struct ir_insn mv = { .c = I_MOV, .d = in->d, .a = { .k = O_META, .i = s, .width = 32 } };
+			alu(b, &mv);
+		} else {
+			fix(b, &in->d);
+		}
+		break;
+	}
 	case I_EXIT: case I_RETURN:
 		out(b, "return");
 		break;
@@ -642,6 +701,13 @@ static void insn(struct be *b, const struct ir_code_list *code, int at)
 		break;
 	case I_TX: {
 		const char *l = bfmt(b, "B%d", b->lbl++);
+		if (b->recirc >= 0) {
+			const char *r = bfmt(b, "B%d", b->lbl++);
+			out(b, "jmpeq %s m.%s 0", r, ir->meta[b->recirc].name);
+			out(b, "recirculate");
+			out(b, "tx m.%s", ir->meta[ir->m_output_port].name);
+			fprintf(b->buf, "\t%s : mov m.dpdk_nop 0\n", r);
+		}
 		out(b, "jmpneq %s m.%s 0", l, ir->meta[ir->m_drop].name);
 		out(b, "tx m.%s", ir->meta[ir->m_output_port].name);
 		fprintf(b->buf, "\t%s : drop\n", l);
@@ -667,11 +733,13 @@ static char *block(struct be *b, const struct ir_code_list *code)
 	return text;
 }
 
-static void write_struct(FILE *f, const char *name, const char *const *names, const int *widths, int n)
+static void write_struct(FILE *f, const char *name, const char *const *names, const int *widths, int n,
+			 bool varbit_last)
 {
 	fprintf(f, "struct %s {\n", name);
 	for (int i = 0; i < n; i++)
-		fprintf(f, "\tbit<%d> %s\n", round8(widths[i]), names[i]);
+		fprintf(f, "\t%s<%d> %s\n", varbit_last && i == n - 1 ? "varbit" : "bit", round8(widths[i]),
+			names[i]);
 	fprintf(f, "}\n\n");
 }
 
@@ -764,6 +832,13 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	for (int h = 0; h < ir->nh; h++)
 		layout(&b, h);
 	ir_meta_add(ir, "dpdk_nop", 8);
+	b.recirc = -1;
+	for (int k = -1; k < ir->na && b.recirc < 0; k++) {
+		const struct ir_code_list *c = k < 0 ? &ir->main : &ir->acts[k].code;
+		for (int i = 0; i < c->n && b.recirc < 0; i++)
+			if (c->v[i].c == I_RECIRC)
+				b.recirc = ir_meta_add(ir, "dpdk_recirculate", 8);
+	}
 	/* checksum states live in a header: ckadd writes a 16-bit header field */
 	for (int x = 0; x < ir->nx; x++) {
 		if (ir->exts[x].k != X_CKSUM)
@@ -806,7 +881,9 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	/* header structs, one per instance (instances of one type share none: simpler names) */
 	for (int h = 0; h < ir->nh; h++) {
 		const struct hlay *l = &b.lay[h];
-		write_struct(f, bfmt(&b, "%s_t", ir->hdrs[h].name), l->pname, l->pwidth, l->np);
+		const struct ir_header *hd = &ir->hdrs[h];
+		write_struct(f, bfmt(&b, "%s_t", hd->name), l->pname, l->pwidth, l->np,
+			     hd->nf && hd->f[hd->nf - 1].varbit);
 	}
 	for (int h = 0; h < ir->nh; h++)
 		fprintf(f, "header %s instanceof %s_t\n", ir->hdrs[h].name, ir->hdrs[h].name);
@@ -818,7 +895,7 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 			names[i] = ir->meta[i].name;
 			widths[i] = ir->meta[i].width;
 		}
-		write_struct(f, "metadata_t", names, widths, ir->nm);
+		write_struct(f, "metadata_t", names, widths, ir->nm, false);
 		free(names);
 		free(widths);
 	}
@@ -864,7 +941,10 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	}
 	for (int t = 0; t < ir->nt; t++)
 		write_table(&b, f, t);
-	fprintf(f, "apply {\n\trx m.%s\n%s}\n", ir->meta[ir->m_input_port].name, main_code);
+	fprintf(f, "apply {\n\trx m.%s\n", ir->meta[ir->m_input_port].name);
+	if (b.recirc >= 0)
+		fprintf(f, "\tmov m.%s 0\n", ir->meta[b.recirc].name);
+	fprintf(f, "%s}\n", main_code);
 	for (int i = 0; i < ir->na; i++)
 		free(acode[i]);
 	free(acode);

@@ -1156,6 +1156,15 @@ static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 			emit(w, I_DROP, none(), none(), none());
 			return none();
 		}
+		if (!strcmp(n, "mirror_packet")) {
+			struct ir_op slot = lower_expr(w, arg(e, 0), 8);
+			emit(w, I_MIRROR, none(), slot, lower_expr(w, arg(e, 1), 16));
+			return none();
+		}
+		if (!strcmp(n, "recirculate")) {
+			emit(w, I_RECIRC, none(), none(), none());
+			return none();
+		}
 		if (!strcmp(n, "verify")) {
 			int l = new_label(w);
 			cond_jump(w, arg(e, 0), l, true);
@@ -2345,6 +2354,7 @@ static struct p4n *ctor_decl(struct p4n *e)
 
 static void lower_globals(struct lw *w, struct p4n *main);
 static bool reads_meta(const struct ir_prog *ir, int m);
+static void init_field(struct lw *w, const char *key, struct ir_op v);
 
 /* The parser or control each argument of a package instance names. */
 static bool package_blocks(struct lw *w, struct p4n *inst, struct p4n **blocks, int n)
@@ -2434,6 +2444,12 @@ static void lower_pna(struct lw *w, struct p4n *main)
 	int dir_at = ir->main.n;
 	struct ir_op dir = dent_op(w, dict_find(w, "I.direction"));
 	mov(w, dir, cst(0, 8));
+	/* istd.pass counts recirculations; nothing loops packets back */
+	struct dent *pass = dict_find(w, "I.pass");
+	int pass_at = ir->main.n;
+	if (pass && pass->k == D_META)
+		mov(w, dent_op(w, pass), cst(0, dent_op(w, pass).width));
+	init_field(w, "I.loopedback", cst(0, 1));
 	mov(w, meta_op(w, ir->m_drop), cst(1, 1));	/* dropped unless send_to_port() */
 	mov(w, meta_op(w, ir->m_output_port), cst(0, 32));
 	lower_parser_block(w, blocks[0]);
@@ -2452,6 +2468,11 @@ static void lower_pna(struct lw *w, struct p4n *main)
 		in->c = I_REGRD;
 		in->obj = x;
 		in->a = meta_op(w, ir->m_input_port);
+	}
+	if (pass && pass->k == D_META && reads_meta(ir, pass->i)) {
+		struct ir_insn *in = &ir->main.v[pass_at];
+		in->c = I_PASS;
+		in->a = none();
 	}
 }
 
@@ -2494,9 +2515,16 @@ static void init_field(struct lw *w, const char *key, struct ir_op v)
  * the target does not have (clone, resubmit, multicast). */
 static void psa_refuse_paths(struct lw *w, const struct ir_code_list *c)
 {
-	static const char *const fields[][2] = {
-		{ "IO.clone", "cloning" }, { "IO.resubmit", "resubmitting" },
-		{ "IO.multicast_group", "multicast" },
+	static const char *const fields[][3] = {
+		{ "IO.clone", "cloning",
+		  "PSA sends an ingress clone, as the packet was received, through the egress "
+		  "pipeline, while the target mirrors only the deparsed packet straight to a port "
+		  "(PNA's mirror_packet() maps onto it)" },
+		{ "IO.resubmit", "resubmitting",
+		  "PSA resubmits the packet as it was received, while the target runs the pipeline "
+		  "again only on the deparsed packet (PNA's recirculate() maps onto it)" },
+		{ "IO.multicast_group", "multicast",
+		  "the pipeline sends each packet to at most one port" },
 	};
 
 	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
@@ -2508,7 +2536,7 @@ static void psa_refuse_paths(struct lw *w, const struct ir_code_list *c)
 			if (in->c == I_MOV && in->d.k == O_META && in->d.i == d->i &&
 			    !(in->a.k == O_CONST && in->a.v == 0))
 				unsupported(w, in->loc, fmt(w, "%s (ostd.%s)", fields[k][1], fields[k][0] + 3),
-					    "the pipeline sends each packet to at most one port");
+					    fields[k][2]);
 		}
 	}
 }

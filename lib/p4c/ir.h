@@ -16,7 +16,8 @@
 
 struct ir_field {
 	const char *name;	/* within its header, or the metadata name */
-	int width;		/* P4 width in bits; bool is 1 */
+	int width;		/* P4 width in bits; bool is 1; varbit: its maximum */
+	bool varbit;		/* a header's last field, of the size extract gave it */
 };
 
 struct ir_header {
@@ -68,7 +69,13 @@ enum ir_code {
 	I_METER,		/* d = color of meter obj [index a] (b: colour in) */
 	I_LEARN,		/* add_entry(action obj2, list = params, a = expire profile) */
 	I_REARM,		/* restart the entry's timer (a: new profile when set) */
-	I_TX,			/* end of the pipeline: emit done, send or drop */
+	I_TX,			/* end of the pipeline: emit done, send, drop or recirculate */
+	I_MIRROR,		/* mirror_packet(slot a, session b): a copy of the packet
+				 * as the pipeline ends goes to session b's port */
+	I_RECIRC,		/* recirculate(): the decision becomes "run the packet
+				 * through the pipeline again" (I_SEND/I_DROP replace it) */
+	I_PASS,			/* d = how many times the packet was recirculated */
+	I_EXTRACTV,		/* extract header a whose last field is varbit, b bits of it */
 };
 
 enum { IR_EQ, IR_NE, IR_LT, IR_GT, IR_LE, IR_GE };
@@ -222,6 +229,10 @@ int ir_header_add(struct ir_prog *ir, const char *name, const char *type_name, b
 
 /* Adds a field to header h; returns its index. */
 int ir_header_field_add(struct ir_prog *ir, int h, const char *name, int width);
+
+/* Mirroring as infrap4d configures the DPDK target (lib/target-dpdk/pipeline.c). */
+#define DPDK_MIRROR_SLOTS 4
+#define DPDK_MIRROR_SESSIONS 64
 
 /* The DPDK back end: writes the SWX spec of ir to f. Returns 0 or -EINVAL
  * after adding diagnostics. */

@@ -39,6 +39,7 @@ static const char *const code_names[] = {
 	[I_CKCLEAR] = "ckclear", [I_CKADD] = "ckadd", [I_CKSUB] = "cksub", [I_CKGET] = "ckget",
 	[I_HASH] = "hash", [I_COUNT] = "count", [I_REGRD] = "regrd", [I_REGWR] = "regwr",
 	[I_METER] = "meter", [I_LEARN] = "learn", [I_REARM] = "rearm", [I_TX] = "tx",
+	[I_MIRROR] = "mirror", [I_RECIRC] = "recirculate", [I_PASS] = "pass", [I_EXTRACTV] = "extractv",
 };
 
 static void print_code(const struct ir_prog *ir, const struct ir_action *act,
@@ -70,7 +71,7 @@ static void print_code(const struct ir_prog *ir, const struct ir_action *act,
 			fprintf(f, " %s", ir->acts[in->obj].name);
 		else if (in->c == I_LEARN)
 			fprintf(f, " %s", ir->acts[in->obj2].name);
-		else if (in->obj >= 0 && in->c >= I_CKCLEAR)
+		else if (in->obj >= 0 && in->c >= I_CKCLEAR && in->c < I_TX)
 			fprintf(f, " %s", ir->exts[in->obj].name);
 		for (int k = 0; k < in->nlist; k++)
 			fprintf(f, "%s%s", k ? ", " : " [", ir_op_str(ir, act, &in->list[k]));

@@ -54,7 +54,7 @@ static int label_at(const struct ir_code_list *code, int label)
 static void transfer(const struct va *v, const struct ir_insn *in, uint64_t *s)
 {
 	switch (in->c) {
-	case I_EXTRACT: case I_VALIDATE:
+	case I_EXTRACT: case I_EXTRACTV: case I_VALIDATE:
 		set_bit(s, in->a.h, true);
 		break;
 	case I_INVALIDATE:
