@@ -8,6 +8,10 @@
  * A guest comes and goes on its own schedule: with no guest connected the
  * driver receives nothing and drops what it is given, so the pipeline thread
  * neither fails nor waits on the port.
+ *
+ * A new server socket is served at once: the vhost library's event thread is
+ * woken after the socket is registered (vhost_events_wake), which DPDK 22.11
+ * does not do by itself.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include <sys/un.h>
 
 #include <rte_dev.h>
+#include <rte_vhost.h>
 
 #include "ipdk/log.h"
 #include "port_priv.h"
@@ -96,6 +101,57 @@ static int vhost_path_claim(struct ipdk_port *port, struct ipdk_err *err)
 	return 0;
 }
 
+/* No callbacks: the throwaway socket of vhost_events_wake() never negotiates. */
+static const struct rte_vhost_device_ops vhost_wake_ops;
+
+/*
+ * DPDK 22.11's vhost library adds a new server socket to the set its event
+ * thread poll()s without waking that thread, which then sees the socket only
+ * when its poll() times out, up to a second later; a QEMU that connects right
+ * after the port is made waits that long for the vhost-user handshake. The
+ * library does wake the thread (through its pipe, so no wake-up is lost) when
+ * it adds a connection, and a client-mode socket connects and adds its
+ * connection inside rte_vhost_driver_start(). So a throwaway client socket,
+ * connected to a listener of ours and unregistered at once, makes the thread
+ * take the new server socket into its next poll() now. Failing to wake only
+ * costs the delay, so errors are logged and ignored.
+ */
+static void vhost_events_wake(const char *port_name)
+{
+	char dir[64], path[sizeof(dir) + 2];
+	struct sockaddr_un sa;
+	int fd = -1;
+
+	snprintf(dir, sizeof(dir), "/tmp/ipdk-vhost-wake-%d-XXXXXX", (int)getpid());
+	if (!mkdtemp(dir)) {
+		IPDK_LOG_DEBUG("port %s: cannot wake the vhost thread: %s: %s", port_name, dir,
+			       strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/w", dir);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 1) < 0) {
+		IPDK_LOG_DEBUG("port %s: cannot wake the vhost thread: %s: %s", port_name, path,
+			       strerror(errno));
+		goto out;
+	}
+	if (rte_vhost_driver_register(path, RTE_VHOST_USER_CLIENT |
+				      RTE_VHOST_USER_NO_RECONNECT) == 0) {
+		if (rte_vhost_driver_callback_register(path, &vhost_wake_ops) < 0 ||
+		    rte_vhost_driver_start(path) < 0)
+			IPDK_LOG_DEBUG("port %s: the vhost thread was not woken", port_name);
+		rte_vhost_driver_unregister(path);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 static int vhost_create(struct ipdk_port *port, struct ipdk_err *err)
 {
 	struct vhost_priv *vp = port->priv;
@@ -125,6 +181,8 @@ static int vhost_create(struct ipdk_port *port, struct ipdk_err *err)
 		return ipdk_err_set(err, rc, "port %s: vhost socket %s was not created",
 				    c->name, c->path);
 	}
+	if (!c->vhost_client)
+		vhost_events_wake(c->name);
 	port->backend = "vhost-user";
 	IPDK_LOG_INFO("port %s: vhost-user %s %s (%s)", c->name,
 		      c->vhost_client ? "client of" : "server on", c->path, vp->vdev);

@@ -19,6 +19,7 @@
 #include <setjmp.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <linux/if_ether.h>
@@ -26,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <cmocka.h>
 
@@ -533,6 +535,49 @@ static void test_datapath_auto(void **state)
 
 /* ---- VHOST ---------------------------------------------------------------- */
 
+/* Counts the entries of /tmp whose name starts with prefix. */
+static int tmp_entries(const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = opendir("/tmp");
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += !strncmp(de->d_name, prefix, strlen(prefix));
+	closedir(d);
+	return n;
+}
+
+/* Asks a vhost-user server for its features (VHOST_USER_GET_FEATURES, message
+ * 1, protocol version 1) the way QEMU opens a session; 0 and *features set
+ * when it answered within 10 s. */
+static int vhost_get_features(const char *path, uint64_t *features)
+{
+	struct { uint32_t request, flags, size; } __attribute__((packed)) hdr = { 1, 1, 0 };
+	struct { uint32_t request, flags, size; uint64_t u64; } __attribute__((packed)) rep;
+	struct timeval tv = { .tv_sec = 10 };
+	struct sockaddr_un sa;
+	int fd, rc = -1;
+
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    write(fd, &hdr, sizeof(hdr)) == sizeof(hdr) &&
+	    recv(fd, &rep, sizeof(rep), MSG_WAITALL) == sizeof(rep) &&
+	    rep.request == 1 && (rep.flags & 0x4) && rep.size == 8) {   /* 0x4: reply */
+		*features = rep.u64;
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
 static void test_vhost(void **state)
 {
 	struct fx *f = *state;
@@ -543,6 +588,8 @@ static void test_vhost(void **state)
 	struct ipdk_err err;
 	struct stat sb;
 	const char *path = file_add(f, "vhost.sock");
+	uint64_t features = 0;
+	char wake[64];
 	int i;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -553,6 +600,16 @@ static void test_vhost(void **state)
 	assert_string_equal(ipdk_port_backend(port), "vhost-user");
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(S_ISSOCK(sb.st_mode));
+
+	/* The socket is served (the vhost thread was woken to take it) and answers
+	 * as a virtio-net backend: VIRTIO_NET_F_MRG_RXBUF (15) and
+	 * VHOST_USER_F_PROTOCOL_FEATURES (30). The throwaway socket that woke the
+	 * thread is gone. */
+	assert_int_equal(vhost_get_features(path, &features), 0);
+	assert_true(features & (1ull << 15));
+	assert_true(features & (1ull << 30));
+	snprintf(wake, sizeof(wake), "ipdk-vhost-wake-%d-", (int)getpid());
+	assert_int_equal(tmp_entries(wake), 0);
 
 	/* Two ports on one socket path. */
 	uniq(cfg.name, sizeof(cfg.name), "vhost");
