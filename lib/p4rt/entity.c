@@ -960,13 +960,21 @@ static int group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		if (g)
 			return ipdk_err_set(err, -EEXIST, "action profile %s: group %u exists", pr->name,
 					    ag->group_id);
-		/* selector group 0 stays empty: it is what a table's default
-		 * action (group id 0) and a miss select */
-		for (idx = 1; idx < sel->n_groups_max && group_by_idx(pr, idx); idx++)
-			;
-		if (idx == sel->n_groups_max)
-			return ipdk_err_set(err, -ENOSPC, "action profile %s: full (%u groups)", pr->name,
-					    sel->n_groups_max);
+		if (pr->group_ids_direct) {
+			idx = ag->group_id;
+			if (idx >= sel->n_groups_max)
+				return ipdk_err_set(err, -ENOSPC,
+						    "action profile %s: group id %u, the selector's groups are 1..%u",
+						    pr->name, idx, sel->n_groups_max - 1);
+		} else {
+			/* selector group 0 stays empty: it is what a table's
+			 * default action (group id 0) and a miss select */
+			for (idx = 1; idx < sel->n_groups_max && group_by_idx(pr, idx); idx++)
+				;
+			if (idx == sel->n_groups_max)
+				return ipdk_err_set(err, -ENOSPC, "action profile %s: full (%u groups)",
+						    pr->name, sel->n_groups_max);
+		}
 		rc = tdi_selector_group_add(tdi, (uint32_t)pr->selector, idx, err);
 		if (rc)
 			return rc;

@@ -6,6 +6,7 @@
  * looked up in the spec directly), or derived from the TDI schema of a bare
  * spec, in which case a P4Info is written for it with ids per docs/bundle.md.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,17 +402,180 @@ static void copy_name(char *dst, const char *src)
 	snprintf(dst, TDI_NAME_MAX, "%s", src);
 }
 
-int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_model **out,
-		    struct ipdk_err *err)
+/* ---- what a bare spec's text says about its selectors ------------------ */
+
+/* The schema does not say which table a selector's member id leads to, nor
+ * does SWX; the spec text does: the selector's member_id field is the key of
+ * the member table. */
+
+struct spec_named {
+	char name[TDI_NAME_MAX], field[TDI_NAME_MAX];
+};
+
+struct spec_scan {
+	uint32_t n_sel, n_tab, cap;
+	struct spec_named *sel;         /* selector, its member_id field */
+	struct spec_named *tab;         /* table with one exact key field, that field */
+};
+
+/* The next token of spec text at *pos ("{" and "}" are tokens of their own,
+ * ";" starts a comment); NULL at the end. */
+static const char *spec_token(const char **pos, char *buf, size_t size)
+{
+	const char *p = *pos;
+	size_t n = 0;
+
+	for (;;) {
+		while (*p && isspace((unsigned char)*p))
+			p++;
+		if (*p != ';')
+			break;
+		while (*p && *p != '\n')
+			p++;
+	}
+	if (!*p)
+		return NULL;
+	if (*p == '{' || *p == '}') {
+		buf[n++] = *p++;
+	} else {
+		for (; *p && !isspace((unsigned char)*p) && !strchr("{};", *p); p++)
+			if (n + 1 < size)
+				buf[n++] = *p;
+	}
+	buf[n] = 0;
+	*pos = p;
+	return buf;
+}
+
+static void spec_add(struct spec_named *arr, uint32_t *n, uint32_t cap, const char *name,
+		     const char *field)
+{
+	if (*n == cap)
+		return;
+	snprintf(arr[*n].name, TDI_NAME_MAX, "%s", name);
+	snprintf(arr[*n].field, TDI_NAME_MAX, "%s", field);
+	(*n)++;
+}
+
+/* Collects the selectors' member_id fields and the one-exact-key tables. */
+static void spec_scan(const char *text, struct spec_scan *sc)
+{
+	char tok[TDI_NAME_MAX], name[TDI_NAME_MAX] = "", field[TDI_NAME_MAX] = "";
+	char kind[TDI_NAME_MAX];
+	enum { OTHER, SELECTOR, TABLE } blk = OTHER;
+	const char *p = text;
+	int depth = 0, n_keys = 0;
+	bool in_key = false, exact = false;
+
+	while (spec_token(&p, tok, sizeof(tok))) {
+		if (!strcmp(tok, "{")) {
+			depth++;
+		} else if (!strcmp(tok, "}")) {
+			if (in_key && depth == 2)
+				in_key = false;
+			else if (depth == 1 && blk == TABLE && n_keys == 1 && exact)
+				spec_add(sc->tab, &sc->n_tab, sc->cap, name, field);
+			if (depth > 0 && --depth == 0)
+				blk = OTHER;
+		} else if (depth == 0) {
+			blk = !strcmp(tok, "selector") ? SELECTOR : !strcmp(tok, "table") ? TABLE : OTHER;
+			if (blk != OTHER && !spec_token(&p, name, sizeof(name)))
+				return;
+			n_keys = 0;
+		} else if (blk == SELECTOR && depth == 1 && !strcmp(tok, "member_id")) {
+			if (spec_token(&p, field, sizeof(field)))
+				spec_add(sc->sel, &sc->n_sel, sc->cap, name, field);
+		} else if (blk == TABLE && depth == 1 && !strcmp(tok, "key")) {
+			in_key = true;
+		} else if (blk == TABLE && in_key && depth == 2) {
+			snprintf(field, sizeof(field), "%s", tok);
+			exact = spec_token(&p, kind, sizeof(kind)) && !strcmp(kind, "exact");
+			n_keys++;
+		}
+	}
+}
+
+/* The member table of selector sel: the only match table whose one exact key
+ * is the selector's member_id field and that has no direct externs; -1 when
+ * the text does not say or says more than one. */
+static int32_t spec_member_table(const struct tdi_dev *tdi, const struct spec_scan *sc,
+				 const char *sel)
 {
 	const struct tdi_schema *s = tdi_dev_schema(tdi);
-	struct p4_model *m;
+	const char *field = NULL;
+	int32_t found = -1;
+
+	for (uint32_t i = 0; i < sc->n_sel; i++)
+		if (!strcmp(sc->sel[i].name, sel))
+			field = sc->sel[i].field;
+	for (uint32_t i = 0; field && i < sc->n_tab; i++) {
+		const struct tdi_table_info *t;
+
+		if (strcmp(sc->tab[i].field, field))
+			continue;
+		t = tdi_table_find(tdi, sc->tab[i].name);
+		if (!t || t->kind != TDI_TABLE_MATCH || t->n_keys != 1 || found >= 0)
+			return -1;
+		found = (int32_t)t->id;
+	}
+	for (uint32_t i = 0; found >= 0 && i < s->n_counters; i++)
+		if (s->counters[i].direct && s->counters[i].table_id == (uint32_t)found)
+			return -1;
+	for (uint32_t i = 0; found >= 0 && i < s->n_meters; i++)
+		if (s->meters[i].direct && s->meters[i].table_id == (uint32_t)found)
+			return -1;
+	return found;
+}
+
+/* Per schema table: for a selector, its member table (or -1); for a match
+ * table, whether it is some selector's member table (hidden[]). */
+static int member_tables(const struct tdi_dev *tdi, const char *spec_text, int32_t *member,
+			 bool *hidden)
+{
+	const struct tdi_schema *s = tdi_dev_schema(tdi);
+	struct spec_scan sc = { .cap = s->n_tables + 1 };
+
+	for (uint32_t i = 0; i < s->n_tables; i++)
+		member[i] = -1;
+	if (!spec_text)
+		return 0;
+	sc.sel = calloc(sc.cap, sizeof(*sc.sel));
+	sc.tab = calloc(sc.cap, sizeof(*sc.tab));
+	if (!sc.sel || !sc.tab) {
+		free(sc.sel);
+		free(sc.tab);
+		return -ENOMEM;
+	}
+	spec_scan(spec_text, &sc);
+	for (uint32_t i = 0; i < s->n_tables; i++) {
+		if (s->tables[i].kind != TDI_TABLE_SELECTOR)
+			continue;
+		member[i] = spec_member_table(tdi, &sc, s->tables[i].name);
+		if (member[i] >= 0)
+			hidden[member[i]] = true;
+	}
+	free(sc.sel);
+	free(sc.tab);
+	return 0;
+}
+
+int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, const char *spec_text,
+		    struct p4_model **out, struct ipdk_err *err)
+{
+	const struct tdi_schema *s = tdi_dev_schema(tdi);
+	int32_t *member = calloc(s->n_tables + 1, sizeof(*member));
+	bool *hidden = calloc(s->n_tables + 1, sizeof(*hidden));
+	struct p4_model *m = NULL;
 	int rc;
 
-	m = model_alloc(s->n_tables, s->n_actions, s->n_tables, s->n_counters, s->n_meters,
-			s->n_registers);
-	if (!m)
+	if (member && hidden && !member_tables(tdi, spec_text, member, hidden))
+		m = model_alloc(s->n_tables, s->n_actions, s->n_tables, s->n_counters, s->n_meters,
+				s->n_registers);
+	if (!m) {
+		free(member);
+		free(hidden);
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	}
 	for (uint32_t i = 0; i < s->n_actions; i++) {
 		const struct tdi_action_info *a = &s->actions[i];
 		struct p4m_action *pa = &m->actions[m->n_actions++];
@@ -441,10 +605,15 @@ int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_
 			 * their weights */
 			pr->max_group_size = pr->target_members = t->n_members_per_group_max;
 			pr->sum_of_members = true;
-			pr->member_table = -1;
+			pr->member_table = member[i];
 			pr->selector = (int32_t)i;
+			/* no table takes group ids of the profile: entries carry
+			 * the selector's own group ids */
+			pr->group_ids_direct = true;
 			continue;
 		}
+		if (hidden[i])
+			continue;       /* the member table of a selector */
 		struct p4m_table *pt = &m->tables[m->n_tables++];
 
 		pt->id = P4_ID(P4__CONFIG__V1__P4_IDS__PREFIX__TABLE, i);
@@ -464,6 +633,8 @@ int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_
 		pt->action_ids = calloc(t->n_actions + 1, sizeof(uint32_t));
 		if (!pt->action_ids) {
 			p4_model_free(m);
+			free(member);
+			free(hidden);
 			return ipdk_err_set(err, -ENOMEM, "out of memory");
 		}
 		for (uint32_t k = 0; k < t->n_actions; k++)
@@ -473,6 +644,8 @@ int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_
 			pt->const_default_action_id =
 				P4_ID(P4__CONFIG__V1__P4_IDS__PREFIX__ACTION, t->default_action_id);
 	}
+	free(member);
+	free(hidden);
 	for (uint32_t i = 0; i < s->n_counters; i++) {
 		const struct tdi_counter_info *c = &s->counters[i];
 		struct p4m_cell_obj *pc = &m->counters[m->n_counters++];

@@ -97,6 +97,9 @@ struct p4m_profile {
 	uint32_t max_member_weight;     /* sum_of_members: 0 = any */
 	uint32_t target_members;
 	int32_t member_table;           /* TDI table keyed by member id, -1: none */
+	/* a bare spec's selector: P4Runtime group ids are the selector's own
+	 * (tables name groups by them); else they map onto free groups */
+	bool group_ids_direct;
 	int32_t selector;               /* TDI selector table, -1: none */
 	uint32_t n_table_ids;
 	uint32_t table_ids[8];
@@ -148,8 +151,10 @@ struct p4_model {
 /* model.c */
 int p4_model_from_p4info(const P4__Config__V1__P4Info *info, const char *context_json,
 			 const struct tdi_dev *tdi, struct p4_model **out, struct ipdk_err *err);
-int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, struct p4_model **out,
-		    struct ipdk_err *err);
+/* A model and P4Info from the TDI schema of a bare spec; spec_text (may be
+ * NULL) tells which tables are selectors' member tables. */
+int p4_model_derive(const struct tdi_dev *tdi, const char *spec_name, const char *spec_text,
+		    struct p4_model **out, struct ipdk_err *err);
 void p4_model_free(struct p4_model *m);
 const struct p4m_table *p4m_table(const struct p4_model *m, uint32_t id);
 const struct p4m_action *p4m_action(const struct p4_model *m, uint32_t id);

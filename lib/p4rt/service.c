@@ -647,7 +647,7 @@ static int load_check(struct tdi_dev *tdi, void *arg, struct ipdk_err *err)
 
 	if (lc->p4info)
 		return p4_model_from_p4info(lc->p4info, lc->b->context, tdi, &lc->model, err);
-	return p4_model_derive(tdi, lc->b->name, &lc->model, err);
+	return p4_model_derive(tdi, lc->b->name, lc->b->spec, &lc->model, err);
 }
 
 static void saved_clear(struct p4rt_saved *s)
@@ -896,7 +896,7 @@ void ipdk_p4rt_pipeline_replaced(struct ipdk_p4rt *p, struct tdi_dev *tdi, const
 	uint8_t *devcfg = NULL;
 	size_t len = 0;
 
-	if (p4_model_derive(tdi, spec_name, &m, &err)) {
+	if (p4_model_derive(tdi, spec_name, spec_text, &m, &err)) {
 		IPDK_LOG_WARN("p4rt: no P4Info for pipeline %s: %s", spec_name, err.msg);
 		set_current(p, NULL, NULL, 0, NULL);
 		return;

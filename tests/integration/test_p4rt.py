@@ -942,3 +942,58 @@ def test_entry_metadata_is_kept_and_read_back(client, info):
     client.write([table_update("modify", p4.TableEntry(table_id=tid, is_default_action=True))])
     got = client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid, is_default_action=True)))
     assert got[0].table_entry.metadata == b""
+
+
+def test_bare_spec_selector_has_its_member_table(env, client):
+    """Without a P4Info the member table of a selector is found in the spec
+    (the one table keyed exactly by the selector's member_id field): it
+    becomes the profile's member table, so members are checked, and the
+    selector's group ids are the P4Runtime group ids tables name."""
+    A = p4.SetForwardingPipelineConfigRequest
+    h1, h2 = env["h1"], env["h2"]
+    client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
+        p4_device_config=open(spec_path("lb_select.spec")).read().encode()))
+    try:
+        info = pc.Info(client.get_pipeline().p4info)
+        assert [t.preamble.name for t in info.info.tables] == ["lb_vip"]
+        prof = info.info.action_profiles[0]
+        assert prof.preamble.name == "lb_groups" and prof.with_selector
+        assert prof.max_group_size == 16 and prof.HasField("sum_of_members")
+        AP = prof.preamble.id
+
+        def member(mid, action="set_member", **params):
+            return update("insert", action_profile_member=p4.ActionProfileMember(
+                action_profile_id=AP, member_id=mid, action=info.act(action, **params)))
+
+        def group(gid, *mids, kind="insert"):
+            g = p4.ActionProfileGroup(action_profile_id=AP, group_id=gid)
+            for m in mids:
+                g.members.add(member_id=m, weight=1)
+            return update(kind, action_profile_group=g)
+        client.write([member(1, port=1, dst_mac=MAC2), member(2, port=1, dst_mac=MACR)])
+        for u, want in ((group(5, 1, 9), grpc.StatusCode.NOT_FOUND),
+                        (group(16, 1), grpc.StatusCode.RESOURCE_EXHAUSTED),
+                        (member(3, "set_group", group_id=1), grpc.StatusCode.INVALID_ARGUMENT)):
+            with pytest.raises(grpc.RpcError) as e:
+                client.write([u])
+            assert code(e) == want, e.value.details()
+        client.write([group(5, 1, 2)])
+        client.write([table_update("insert", info.entry("lb_vip", {"h.ipv4.dst_addr": 0x0A000064},
+                                                        "set_group", group_id=5))])
+        sn = h2.sniffer()
+        h1.send([Ether(src="02:00:00:00:00:01", dst="02:00:00:00:aa:aa") /
+                 IP(src="10.0.0.1", dst="10.0.0.100") / UDP(sport=2000 + i, dport=5556)
+                 for i in range(16)])
+        got = sn.collect(lambda f: UDP in f and f[UDP].dport == 5556, count=16)
+        sn.close()
+        assert len(got) == 16
+        assert {Ether(bytes(f)).dst for f in got} <= {"02:00:00:00:00:02", "02:00:00:00:aa:aa"}
+        with pytest.raises(grpc.RpcError) as e:
+            client.write([update("delete", action_profile_member=p4.ActionProfileMember(
+                action_profile_id=AP, member_id=1))])
+        assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+        got = client.read(p4.Entity(action_profile_member=p4.ActionProfileMember(action_profile_id=AP)))
+        assert sorted(m.action_profile_member.member_id for m in got) == [1, 2]
+    finally:
+        client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
+            p4_device_config=open(spec_path("l2l3.spec")).read().encode()))
