@@ -703,6 +703,17 @@ LB_CONTEXT = """{
 }"""
 
 
+def _vip_flows(h1, h2, dport, n):
+    """Sends n UDP flows from h1 to the VIP 10.0.0.100; the frames h2 gets."""
+    sn = h2.sniffer()
+    h1.send([Ether(src="02:00:00:00:00:01", dst="02:00:00:00:aa:aa") /
+             IP(src="10.0.0.1", dst="10.0.0.100") / UDP(sport=1000 + i, dport=dport)
+             for i in range(n)])
+    got = sn.collect(lambda f: UDP in f and f[UDP].dport == dport, count=n)
+    sn.close()
+    return got
+
+
 def lb_p4info():
     info = p4i.P4Info()
     t = info.tables.add()
@@ -777,13 +788,7 @@ def test_action_profile_members_groups_and_forwarding(env, client):
             client.write([update("delete", action_profile_group=group(1000))])
         assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
         # traffic to the VIP reaches h2 with the member's MAC
-        sn = h2.sniffer()
-        h1.send([Ether(src="02:00:00:00:00:01", dst="02:00:00:00:aa:aa") /
-                 IP(src="10.0.0.1", dst="10.0.0.100") / UDP(sport=1000 + i, dport=5555)
-                 for i in range(8)])
-        got = sn.collect(lambda f: UDP in f and f[UDP].dport == 5555, count=8)
-        sn.close()
-        assert len(got) == 8
+        assert len(_vip_flows(h1, h2, 5555, 8)) == 8
         # modify the group to member 2 only, then tear down in order
         client.write([update("modify", action_profile_group=group(1000, (2, 1)))])
         client.write([update("delete", action_profile_member=p4.ActionProfileMember(
@@ -980,12 +985,7 @@ def test_bare_spec_selector_has_its_member_table(env, client):
         client.write([group(5, 1, 2)])
         client.write([table_update("insert", info.entry("lb_vip", {"h.ipv4.dst_addr": 0x0A000064},
                                                         "set_group", group_id=5))])
-        sn = h2.sniffer()
-        h1.send([Ether(src="02:00:00:00:00:01", dst="02:00:00:00:aa:aa") /
-                 IP(src="10.0.0.1", dst="10.0.0.100") / UDP(sport=2000 + i, dport=5556)
-                 for i in range(16)])
-        got = sn.collect(lambda f: UDP in f and f[UDP].dport == 5556, count=16)
-        sn.close()
+        got = _vip_flows(h1, h2, 5556, 16)
         assert len(got) == 16
         assert {Ether(bytes(f)).dst for f in got} <= {"02:00:00:00:00:02", "02:00:00:00:aa:aa"}
         with pytest.raises(grpc.RpcError) as e:
