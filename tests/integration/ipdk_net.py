@@ -239,7 +239,7 @@ class Daemon:
         with open(self.log_path) as f:
             return f.read()
 
-    def wait_ready(self, timeout=15.0):
+    def wait_ready(self, timeout=45.0):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
