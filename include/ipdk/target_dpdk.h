@@ -154,12 +154,18 @@ struct ipdk_port *ipdk_dpdk_pipeline_port(struct ipdk_dpdk_pipeline *pl, uint32_
 int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				struct ipdk_port *port, struct ipdk_err *err);
 
-/* Port statistics as the pipeline counts them (since the port took its slot). */
+/* Port statistics since the port took its slot: what the slot counted (frames
+ * the pipeline took from the port and handed to it) plus what the port's own
+ * device and reader/writer report (docs/gnmi.md says what each one holds). */
 struct ipdk_port_stats {
 	uint64_t rx_packets, rx_bytes, rx_empty;
-	uint64_t tx_packets, tx_bytes, tx_drops;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_drops;     /* handed to the port, which could not take them now */
 	uint64_t rx_broadcast, rx_multicast;   /* included in rx_packets */
 	uint64_t tx_broadcast, tx_multicast;   /* included in tx_packets */
+	uint64_t rx_drops;     /* arrived at the device, dropped before the pipeline read them */
+	uint64_t rx_errors;    /* the device or the reader failed to receive */
+	uint64_t tx_errors;    /* taken by the port, failed to go out */
 };
 int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				  struct ipdk_port_stats *stats);

@@ -229,15 +229,15 @@ static int list_one(void *arg, const struct ipdk_gnmi_port_info *info)
 		     st->rx_packets - st->rx_broadcast - st->rx_multicast) ||
 	    emit_u64(a, name, "counters", "in-broadcast-pkts", st->rx_broadcast) ||
 	    emit_u64(a, name, "counters", "in-multicast-pkts", st->rx_multicast) ||
-	    emit_u64(a, name, "counters", "in-discards", 0) ||
-	    emit_u64(a, name, "counters", "in-errors", 0) ||
+	    emit_u64(a, name, "counters", "in-discards", st->rx_drops) ||
+	    emit_u64(a, name, "counters", "in-errors", st->rx_errors) ||
 	    emit_u64(a, name, "counters", "out-octets", st->tx_bytes) ||
 	    emit_u64(a, name, "counters", "out-unicast-pkts",
 		     st->tx_packets - st->tx_broadcast - st->tx_multicast) ||
 	    emit_u64(a, name, "counters", "out-broadcast-pkts", st->tx_broadcast) ||
 	    emit_u64(a, name, "counters", "out-multicast-pkts", st->tx_multicast) ||
 	    emit_u64(a, name, "counters", "out-discards", st->tx_drops) ||
-	    emit_u64(a, name, "counters", "out-errors", 0))
+	    emit_u64(a, name, "counters", "out-errors", st->tx_errors))
 		return a->rc;
 	return 0;
 }

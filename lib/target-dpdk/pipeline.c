@@ -41,13 +41,15 @@
 
 /* One port slot. The counters are written by the pipeline thread only; the
  * control path reads them (64-bit loads) and subtracts base, taken when the
- * current occupant moved in. */
+ * current occupant moved in; the occupant's own counters likewise. */
 struct slot {
 	_Atomic(const struct ipdk_port_io *) io;   /* NULL: empty */
 	uint64_t rx_pkts, rx_bytes, rx_bcast, rx_mcast, rx_empty;
 	uint64_t tx_pkts, tx_bytes, tx_bcast, tx_mcast, tx_drops;
 	struct ipdk_port *port;                    /* control path only */
 	struct ipdk_port_stats base;
+	struct ipdk_port_counters port_base;       /* the occupant's, when it moved in */
+	uint64_t writer_drops_base;
 	uint32_t id;
 } __attribute__((aligned(64)));
 
@@ -297,6 +299,17 @@ static int slots_config(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 	return 0;
 }
 
+/* Frames the port's own writer could not send, since its io was made. */
+static uint64_t writer_drops(const struct ipdk_port *port)
+{
+	struct rte_swx_port_out_stats o = { 0 };
+
+	if (!port->io.out)
+		return 0;
+	port->io.out_ops->stats_read(port->io.out, &o);
+	return o.n_pkts_drop;
+}
+
 int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				struct ipdk_port *port, struct ipdk_err *err)
 {
@@ -336,6 +349,8 @@ int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 	slot_read(s, &s->base);
 	s->port = port;
 	if (port) {
+		ipdk_port_counters_read(port, &s->port_base);
+		s->writer_drops_base = writer_drops(port);
 		atomic_store_explicit(&s->io, io, memory_order_release);
 		IPDK_LOG_INFO("pipeline %s: port %s has port id %u", pl->name, port->cfg.name,
 			      id);
@@ -565,7 +580,7 @@ int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 		return 0;
 	}
 	/* The occupant's share: counts since it moved in, plus what its own
-	 * writer could not send. */
+	 * device, reader and writer counted since then. */
 	s = &pl->slots[id];
 	slot_read(s, &now);
 	stats->rx_packets = now.rx_packets - s->base.rx_packets;
@@ -578,9 +593,14 @@ int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 	stats->tx_drops = now.tx_drops - s->base.tx_drops;
 	stats->tx_broadcast = now.tx_broadcast - s->base.tx_broadcast;
 	stats->tx_multicast = now.tx_multicast - s->base.tx_multicast;
-	if (s->port && s->port->io.out) {
-		s->port->io.out_ops->stats_read(s->port->io.out, &o);
-		stats->tx_drops += o.n_pkts_drop;
+	if (s->port) {
+		struct ipdk_port_counters c;
+
+		stats->tx_drops += writer_drops(s->port) - s->writer_drops_base;
+		ipdk_port_counters_read(s->port, &c);
+		stats->rx_drops = c.rx_drops - s->port_base.rx_drops;
+		stats->rx_errors = c.rx_errors - s->port_base.rx_errors;
+		stats->tx_errors = c.tx_errors - s->port_base.tx_errors;
 	}
 	return 0;
 }

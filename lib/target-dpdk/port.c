@@ -266,6 +266,13 @@ void ipdk_port_destroy(struct ipdk_port *port)
 	free(port);
 }
 
+void ipdk_port_counters_read(const struct ipdk_port *port, struct ipdk_port_counters *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (port->ops->counters)
+		port->ops->counters(port, c);
+}
+
 const struct ipdk_port_cfg *ipdk_port_cfg(const struct ipdk_port *port)
 {
 	return &port->cfg;
@@ -565,6 +572,20 @@ int ipdk_port_ethdev_start(struct ipdk_port *port, const char *name, const char 
 	return 0;
 }
 
+void ipdk_port_ethdev_counters(const char *name, bool with_oerrors,
+			       struct ipdk_port_counters *c)
+{
+	struct rte_eth_stats st;
+	uint16_t pid;
+
+	if (rte_eth_dev_get_port_by_name(name, &pid) || rte_eth_stats_get(pid, &st))
+		return;
+	c->rx_drops += st.imissed + st.rx_nombuf;
+	c->rx_errors += st.ierrors;
+	if (with_oerrors)
+		c->tx_errors += st.oerrors;
+}
+
 void ipdk_port_ethdev_stop(const char *name)
 {
 	uint16_t pid;
@@ -608,6 +629,25 @@ static int netdev_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int ipdk_netdev_stat(const char *ifname, const char *name, uint64_t *value)
+{
+	char path[128];
+	unsigned long long v;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/%s", ifname, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	if (n != 1)
+		return -EIO;
+	*value = v;
+	return 0;
 }
 
 int ipdk_netdev_get_flags(const char *ifname, unsigned int *flags)

@@ -213,6 +213,16 @@ static int link_attach(struct ipdk_port *port, struct rte_swx_pipeline *p, uint3
 	return ipdk_port_ethdev_attach(port, p, id, lp->vdev, err);
 }
 
+/* AF_XDP and AF_PACKET report dropped receives (imissed, rx_nombuf), receive
+ * errors and transmit errors (frames too big for a ring slot, failed sends)
+ * through the ethdev statistics. */
+static void link_counters(const struct ipdk_port *port, struct ipdk_port_counters *c)
+{
+	const struct link_priv *lp = port->priv;
+
+	ipdk_port_ethdev_counters(lp->vdev, true, c);
+}
+
 static void link_destroy(struct ipdk_port *port)
 {
 	struct link_priv *lp = port->priv;
@@ -235,4 +245,5 @@ const struct ipdk_port_ops ipdk_port_link_ops = {
 	.create = link_create,
 	.attach = link_attach,
 	.destroy = link_destroy,
+	.counters = link_counters,
 };

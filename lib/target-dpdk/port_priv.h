@@ -17,6 +17,12 @@ struct rte_ring;
 struct rte_swx_port_in_ops;
 struct rte_swx_port_out_ops;
 
+/* Error and drop counters a port's device or reader/writer keeps, counted
+ * since the port was created (see struct ipdk_port_stats). */
+struct ipdk_port_counters {
+	uint64_t rx_drops, rx_errors, tx_errors;
+};
+
 /* One port type. create() sees a port whose cfg has its defaults filled in and
  * whose priv (priv_size bytes) is zeroed; it undoes its own work on failure.
  * destroy() is only called after a successful create(). */
@@ -29,6 +35,8 @@ struct ipdk_port_ops {
 	void (*destroy)(struct ipdk_port *port);
 	/* Optional: RING ports hand their rings to tests and benchmarks. */
 	struct rte_ring *(*ring)(const struct ipdk_port *port, bool to_pipeline);
+	/* Optional: adds the port's own counters to c (control path, any thread). */
+	void (*counters)(const struct ipdk_port *port, struct ipdk_port_counters *c);
 };
 
 /* A port's own input and output objects, made once with the type's SWX port
@@ -96,12 +104,22 @@ void ipdk_port_vdev_name(char *buf, size_t size, const char *driver);
 int ipdk_port_ethdev_start(struct ipdk_port *port, const char *name, const char *args,
 			   struct rte_mempool *pool, bool promisc, struct ipdk_err *err);
 
+/* Reads the port's own counters (all 0 for types that keep none). */
+void ipdk_port_counters_read(const struct ipdk_port *port, struct ipdk_port_counters *c);
+
+/* Adds ethdev name's imissed + rx_nombuf, ierrors and, when with_oerrors, oerrors to c. */
+void ipdk_port_ethdev_counters(const char *name, bool with_oerrors,
+			       struct ipdk_port_counters *c);
+
 /* Stops, closes and removes a vdev made by ipdk_port_ethdev_start(). */
 void ipdk_port_ethdev_stop(const char *name);
 
 /* Attaches ethdev name's queue 0 as port id of p ("ethdev" SWX ports). */
 int ipdk_port_ethdev_attach(struct ipdk_port *port, struct rte_swx_pipeline *p,
 			    uint32_t id, const char *name, struct ipdk_err *err);
+
+/* Reads /sys/class/net/IFNAME/statistics/NAME (a kernel netdev counter); 0 or -errno. */
+int ipdk_netdev_stat(const char *ifname, const char *name, uint64_t *value);
 
 /* Kernel netdev flags (IFF_*) and MTU through ioctl; negative errno on failure. */
 int ipdk_netdev_get_flags(const char *ifname, unsigned int *flags);

@@ -2,9 +2,12 @@
  * TAP ports: the exception path between the pipeline and the kernel. The port
  * creates a kernel TAP netdev (named after the port unless cfg->netdev says
  * otherwise), sets its MTU and brings it up; the pipeline reads frames from
- * the TAP file descriptor with the reader below and writes them with DPDK's
- * SWX "fd" writer. The netdev is not persistent, so it disappears when the
- * port closes the descriptor.
+ * the TAP file descriptor with the reader and writer below. The netdev is not
+ * persistent, so it disappears when the port closes the descriptor.
+ *
+ * Counters: frames the kernel dropped because the pipeline did not read the
+ * TAP queue in time are the netdev's tx_dropped (the kernel transmits to us);
+ * failed read()s and write()s are counted by the reader and writer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +114,7 @@ fail:
  * pipeline is freed; this one keeps a single spare and owns nothing else. */
 struct tap_reader {
 	struct rte_swx_port_in_stats stats;
+	uint64_t n_errors;       /* read() failed for another reason than no frame */
 	int fd;
 	uint32_t room;
 	struct rte_mempool *pool;
@@ -147,6 +151,8 @@ static int tap_reader_rx(void *obj, struct rte_swx_pkt *pkt)
 	m = r->spare;
 	n = read(r->fd, rte_pktmbuf_mtod(m, void *), r->room);
 	if (n <= 0) {
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			r->n_errors++;
 		r->stats.n_empty++;
 		return 0;
 	}
@@ -186,6 +192,91 @@ static struct rte_swx_port_in_ops tap_reader_ops = {
 	.stats_read = tap_reader_stats,
 };
 
+/* The pipeline's output to the TAP: one write() per frame, straight from the
+ * packet. DPDK's fd writer stops at the first failed write() and frees the
+ * rest of its burst uncounted; this one counts a full queue (EAGAIN,
+ * ENOBUFS) as a drop and any other failure (EIO while the netdev is down,
+ * EINVAL for a frame the kernel refuses) as an error. */
+struct tap_writer {
+	struct rte_swx_port_out_stats stats;
+	uint64_t n_errors;
+	int fd;
+};
+
+static void *tap_writer_create(void *args)
+{
+	struct rte_swx_port_fd_writer_params *params = args;
+	struct tap_writer *w;
+
+	if (!params || params->fd < 0)
+		return NULL;
+	w = calloc(1, sizeof(*w));
+	if (w)
+		w->fd = params->fd;
+	return w;
+}
+
+static void tap_write(struct tap_writer *w, const struct rte_swx_pkt *pkt, uint32_t len)
+{
+	ssize_t n = write(w->fd, pkt->pkt + pkt->offset, len);
+
+	if (n == (ssize_t)len) {
+		w->stats.n_pkts++;
+		w->stats.n_bytes += len;
+	} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		w->stats.n_pkts_drop++;
+		w->stats.n_bytes_drop += len;
+	} else {
+		w->n_errors++;
+	}
+}
+
+static void tap_writer_tx(void *obj, struct rte_swx_pkt *pkt)
+{
+	tap_write(obj, pkt, pkt->length);
+	rte_pktmbuf_free(pkt->handle);
+}
+
+/* Clones: the pipeline keeps the packet, so nothing is freed. */
+static void tap_writer_fast_clone_tx(void *obj, struct rte_swx_pkt *pkt)
+{
+	tap_write(obj, pkt, pkt->length);
+}
+
+static void tap_writer_clone_tx(void *obj, struct rte_swx_pkt *pkt, uint32_t truncation_length)
+{
+	tap_write(obj, pkt, truncation_length && truncation_length < pkt->length ?
+		  truncation_length : pkt->length);
+}
+
+/* Nothing is buffered. */
+static void tap_writer_flush(void *obj)
+{
+	(void)obj;
+}
+
+static void tap_writer_free(void *obj)
+{
+	free(obj);
+}
+
+static void tap_writer_stats(void *obj, struct rte_swx_port_out_stats *stats)
+{
+	struct tap_writer *w = obj;
+
+	*stats = w->stats;
+}
+
+static struct rte_swx_port_out_ops tap_writer_ops = {
+	.create = tap_writer_create,
+	.free = tap_writer_free,
+	.pkt_tx = tap_writer_tx,
+	.pkt_fast_clone_tx = tap_writer_fast_clone_tx,
+	.pkt_clone_tx = tap_writer_clone_tx,
+	.flush = tap_writer_flush,
+	.stats_read = tap_writer_stats,
+};
+
 static int tap_attach(struct ipdk_port *port, struct rte_swx_pipeline *p, uint32_t id,
 		      struct ipdk_err *err)
 {
@@ -205,7 +296,21 @@ static int tap_attach(struct ipdk_port *port, struct rte_swx_pipeline *p, uint32
 	};
 
 	return ipdk_port_swx_config(port, p, id, "ipdk_tap", &tap_reader_ops, &in,
-				    "fd", &rte_swx_port_fd_writer_ops, &out, err);
+				    "ipdk_tap", &tap_writer_ops, &out, err);
+}
+
+static void tap_counters(const struct ipdk_port *port, struct ipdk_port_counters *c)
+{
+	const struct tap_reader *r = port->io.in;
+	const struct tap_writer *w = port->io.out;
+	uint64_t dropped;
+
+	if (r)
+		c->rx_errors += r->n_errors;
+	if (w)
+		c->tx_errors += w->n_errors;
+	if (!ipdk_netdev_stat(port->cfg.netdev, "tx_dropped", &dropped))
+		c->rx_drops += dropped;
 }
 
 static void tap_destroy(struct ipdk_port *port)
@@ -221,4 +326,5 @@ const struct ipdk_port_ops ipdk_port_tap_ops = {
 	.create = tap_create,
 	.attach = tap_attach,
 	.destroy = tap_destroy,
+	.counters = tap_counters,
 };

@@ -197,6 +197,16 @@ static int vhost_attach(struct ipdk_port *port, struct rte_swx_pipeline *p, uint
 	return ipdk_port_ethdev_attach(port, p, id, vp->vdev, err);
 }
 
+/* net_vhost counts frames the guest's receive ring had no room for as
+ * oerrors; the ethdev writer drops the same frames and counts them, so they
+ * are in tx_drops (out-discards) already and oerrors is left out here. */
+static void vhost_counters(const struct ipdk_port *port, struct ipdk_port_counters *c)
+{
+	const struct vhost_priv *vp = port->priv;
+
+	ipdk_port_ethdev_counters(vp->vdev, false, c);
+}
+
 static void vhost_destroy(struct ipdk_port *port)
 {
 	struct vhost_priv *vp = port->priv;
@@ -216,4 +226,5 @@ const struct ipdk_port_ops ipdk_port_vhost_ops = {
 	.create = vhost_create,
 	.attach = vhost_attach,
 	.destroy = vhost_destroy,
+	.counters = vhost_counters,
 };

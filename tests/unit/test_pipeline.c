@@ -2,7 +2,8 @@
  * Tests of the pipeline builder and the pipeline threads: padding of inputs
  * to a power of two, the drop port appended last, errors from a broken spec,
  * threads that forward packets, hand pipelines over and back off when idle,
- * and port slots filled, emptied and moved while a thread runs the pipeline.
+ * port slots filled, emptied and moved while a thread runs the pipeline, and a
+ * TAP and a LINK port's error and drop counters read through their slots.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +12,13 @@
 #include <cmocka.h>
 
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <linux/if_packet.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -356,6 +362,132 @@ static void test_port_slots(void **state)
 	ipdk_dpdk_pipeline_free(pl);
 }
 
+/* Sends n test frames (IEEE local experimental ethertype) into the kernel's
+ * side of netdev ifname through a packet socket. */
+static void kernel_send(const char *ifname, unsigned int n)
+{
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+	uint8_t frame[60] = { 0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x88, 0xb5 };
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
+
+	assert_true(fd >= 0);
+	sll.sll_ifindex = (int)if_nametoindex(ifname);
+	assert_true(sll.sll_ifindex > 0);
+	for (unsigned int i = 0; i < n; i++)
+		assert_int_equal(sendto(fd, frame, sizeof(frame), 0, (struct sockaddr *)&sll,
+					sizeof(sll)), sizeof(frame));
+	close(fd);
+}
+
+/* A TAP port's own counters through its slot: frames written while its netdev
+ * is down fail (out-errors), frames the kernel queued for the pipeline beyond
+ * the TAP queue's length are dropped by the kernel (in-discards). */
+static void test_tap_counters(void **state)
+{
+	struct ipdk_port_cfg tcfg = { .type = IPDK_PORT_TAP };
+	struct ipdk_port *tap, *slots[2];
+	struct ipdk_dpdk_pipeline_cfg cfg = {
+		.name = "tapcount", .spec_text = swap_spec, .spec_name = "swap.spec",
+		.ports = slots, .n_ports = 2, .numa_node = -1,
+	};
+	struct ipdk_dpdk_pipeline *pl;
+	struct ipdk_port_stats st;
+	struct ipdk_err err;
+	char cmd[256];
+
+	(void)state;
+	snprintf(tcfg.name, sizeof(tcfg.name), "tpc%d", (int)getpid() % 100000);
+	assert_int_equal(ipdk_port_create(&tcfg, &tap, &err), 0);
+	slots[0] = tap;
+	slots[1] = ports[0];
+	assert_int_equal(ipdk_dpdk_pipeline_build(&cfg, &pl, &err), 0);
+
+	/* The ring's frames go to the TAP, whose netdev is down: write() fails. */
+	snprintf(cmd, sizeof(cmd), "ip link set dev %s down", tcfg.name);
+	assert_int_equal(system(cmd), 0);
+	send_frames(0, 3);
+	run(pl, 4);
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, 0, &st), 0);
+	assert_int_equal(st.tx_packets, 3);
+	assert_int_equal(st.tx_errors, 3);
+	assert_int_equal(st.tx_drops, 0);
+	assert_int_equal(st.rx_drops + st.rx_errors, 0);
+
+	/* A queue of 4 frames and 20 frames from the kernel nobody reads yet. */
+	snprintf(cmd, sizeof(cmd), "sysctl -qw net.ipv6.conf.%s.disable_ipv6=1; "
+		 "ip link set dev %s txqueuelen 4 up", tcfg.name, tcfg.name);
+	assert_int_equal(system(cmd), 0);
+	kernel_send(tcfg.name, 20);
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, 0, &st), 0);
+	assert_true(st.rx_drops >= 16);
+	assert_true(st.rx_drops <= 20);
+	/* ...and what the queue held reaches the pipeline. */
+	run(pl, 4);
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, 0, &st), 0);
+	assert_true(st.rx_packets >= 1 && st.rx_packets + st.rx_drops >= 20);
+	assert_int_equal(st.rx_errors, 0);
+	assert_int_equal(st.tx_errors, 3);
+	assert_int_equal(drain(0), st.rx_packets);
+
+	ipdk_dpdk_pipeline_free(pl);
+	ipdk_port_destroy(tap);
+}
+
+/* A LINK port's counters come from its ethdev: AF_PACKET refuses a frame
+ * larger than its ring slots (2048 bytes) and reports it in oerrors. */
+static void test_link_counters(void **state)
+{
+	struct ipdk_port_cfg lcfg = { .type = IPDK_PORT_LINK, .link_mode = IPDK_LINK_AF_PACKET };
+	struct ipdk_port *link, *slots[2];
+	struct ipdk_dpdk_pipeline_cfg cfg = {
+		.name = "linkcount", .spec_text = swap_spec, .spec_name = "swap.spec",
+		.ports = slots, .n_ports = 2, .numa_node = -1,
+	};
+	struct rte_ring *r = ipdk_port_ring_to_pipeline(ports[0]);
+	struct ipdk_dpdk_pipeline *pl;
+	struct ipdk_port_stats st;
+	struct rte_mbuf *m;
+	struct ipdk_err err;
+	char cmd[256];
+	int rc;
+
+	(void)state;
+	snprintf(lcfg.name, sizeof(lcfg.name), "lpc%d", (int)getpid() % 100000);
+	snprintf(lcfg.netdev, sizeof(lcfg.netdev), "%sa", lcfg.name);
+	snprintf(cmd, sizeof(cmd), "ip link add %sa type veth peer name %sb && "
+		 "ip link set %sb up", lcfg.name, lcfg.name, lcfg.name);
+	assert_int_equal(system(cmd), 0);
+	rc = ipdk_port_create(&lcfg, &link, &err);
+	if (!rc) {
+		slots[0] = link;
+		slots[1] = ports[0];
+		rc = ipdk_dpdk_pipeline_build(&cfg, &pl, &err);
+		if (rc)
+			ipdk_port_destroy(link);
+	}
+	if (rc) {
+		snprintf(cmd, sizeof(cmd), "ip link del %sa", lcfg.name);
+		assert_int_equal(system(cmd), 0);
+		fail_msg("%s", err.msg);
+	}
+	send_frames(0, 2);
+	m = rte_pktmbuf_alloc(ipdk_dpdk_mempool());
+	assert_non_null(m);
+	assert_non_null(rte_pktmbuf_append(m, 3000));
+	memset(rte_pktmbuf_mtod(m, void *), 0, 3000);
+	assert_int_equal(rte_ring_enqueue(r, m), 0);
+	run(pl, 4);
+	assert_int_equal(ipdk_dpdk_pipeline_port_stats(pl, 0, &st), 0);
+	assert_int_equal(st.tx_packets, 3);
+	assert_int_equal(st.tx_errors, 1);
+	assert_int_equal(st.tx_drops, 0);
+
+	ipdk_dpdk_pipeline_free(pl);
+	ipdk_port_destroy(link);
+	snprintf(cmd, sizeof(cmd), "ip link del %sa", lcfg.name);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +496,8 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_runner),
 		cmocka_unit_test(test_port_slots),
+		cmocka_unit_test(test_tap_counters),
+		cmocka_unit_test(test_link_counters),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
