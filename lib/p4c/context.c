@@ -16,7 +16,7 @@
 enum {
 	ID_ACTION = 0x01, ID_TABLE = 0x02, ID_PROFILE = 0x11, ID_COUNTER = 0x12,
 	ID_DCOUNTER = 0x13, ID_METER = 0x14, ID_DMETER = 0x15, ID_REGISTER = 0x16,
-	ID_CTRL_HDR = 0x04,
+	ID_CTRL_HDR = 0x04, ID_VALUE_SET = 0x03,
 };
 
 static uint32_t name_hash(const char *s)
@@ -55,6 +55,8 @@ void p4info_assign_ids(struct ir_prog *ir)
 		ASSIGN(ID_ACTION, &ir->acts[i], ir->acts[i].p4name);
 	for (int i = 0; i < ir->nt; i++)
 		ASSIGN(ID_TABLE, &ir->tables[i], ir->tables[i].p4name);
+	for (int i = 0; i < ir->nvs; i++)
+		ASSIGN(ID_VALUE_SET, &ir->vsets[i], ir->vsets[i].p4name);
 	for (int i = 0; i < ir->nx; i++) {
 		struct ir_extern *x = &ir->exts[i];
 		int k = x->k == X_COUNTER ? ID_COUNTER : x->k == X_DCOUNTER ? ID_DCOUNTER :
@@ -72,6 +74,9 @@ uint32_t p4info_ctrl_header_id(const char *name)
 }
 
 /* ---- context JSON ---- */
+
+/* match kinds by enum ir_match */
+static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
 
 static void json_action(const struct ir_prog *ir, FILE *f, const struct ir_table_action *ta, bool last)
 {
@@ -91,7 +96,6 @@ static void json_action(const struct ir_prog *ir, FILE *f, const struct ir_table
  * don't-care keys are left out, as in P4Runtime. */
 static void json_entries(const struct ir_prog *ir, FILE *f, const struct ir_table *tb)
 {
-	static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
 
 	fprintf(f, ",\n      \"entries_const\": %s, \"entries\": [", tb->entries_const ? "true" : "false");
 	for (int i = 0; i < tb->nentries; i++) {
@@ -177,7 +181,6 @@ int context_write_json(const struct ir_prog *cir, FILE *f)
 			"      \"table_type\": \"%s\", \"size\": %d,\n      \"match_key_fields\": [",
 			tb->p4name, tb->name, (uint32_t)tb->id, tb->add_on_miss ? "learner" : "match", tb->size);
 		for (int k = 0, pos = 0; k < tb->nk; k++) {
-			static const char *const mt[] = { "exact", "lpm", "ternary", "range", "selector", "optional" };
 			if (tb->keys[k].match == M_SELECTOR)
 				continue;
 			fprintf(f, "%s\n        { \"name\": \"%s\", \"match_type\": \"%s\", \"bit_width\": %d, "
@@ -235,6 +238,23 @@ int context_write_json(const struct ir_prog *cir, FILE *f)
 		first = false;
 	}
 	fprintf(f, "\n  ]");
+	if (ir->nvs) {
+		/* value sets: spec tables whose entries (all running "<name>_member")
+		 * are the members; P4Runtime's ValueSetEntry maps onto them */
+		fprintf(f, ",\n  \"value_sets\": [");
+		for (int v = 0; v < ir->nvs; v++) {
+			const struct ir_vset *vs = &ir->vsets[v];
+			fprintf(f, "%s\n    { \"name\": \"%s\", \"target_name\": \"%s\", \"id\": %u, \"size\": %d,\n"
+				"      \"action\": \"%s_member\", \"match_key_fields\": [", v ? "," : "", vs->p4name,
+				vs->name, (uint32_t)vs->id, vs->size, vs->name);
+			for (int k = 0; k < vs->nk; k++)
+				fprintf(f, "%s\n        { \"name\": \"%s\", \"match_type\": \"%s\", \"bit_width\": %d, "
+					"\"position\": %d }", k ? "," : "", vs->keys[k].name, mt[vs->keys[k].match],
+					vs->keys[k].width, k);
+			fprintf(f, " ] }");
+		}
+		fprintf(f, "\n  ]");
+	}
 	if (uses(ir, I_MIRROR))
 		/* what the target offers (lib/target-dpdk/pipeline.c); the control
 		 * plane sets each session's port and truncation length */

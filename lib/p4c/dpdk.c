@@ -531,6 +531,17 @@ static void insn(struct be *b, const struct ir_code_list *code, int at)
 		    ir->acts[in->obj].name);
 		break;
 	case I_EXTRACT: out(b, "extract %s", rd(b, &in->a)); break;
+	case I_JVSET: {
+		/* a lookup in the value set's table: a hit is a member */
+		const struct ir_vset *vs = &ir->vsets[in->obj];
+		for (int k = 0; k < in->nlist && k < vs->nk; k++) {
+			struct ir_insn mv = { .c = I_MOV, .d = vs->keys[k].f, .a = in->list[k] };
+			alu(b, &mv);
+		}
+		out(b, "table %s", vs->name);
+		out(b, "jmph %s", lname(b, in->label));
+		break;
+	}
 	case I_EXTRACTV: {
 		/* the size operand of extract counts the varbit field's bytes */
 		int s = scratch(b, 32);
@@ -941,6 +952,16 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	}
 	for (int t = 0; t < ir->nt; t++)
 		write_table(&b, f, t);
+	/* value sets: tables of members, one action that does nothing */
+	for (int v = 0; v < ir->nvs; v++) {
+		const struct ir_vset *vs = &ir->vsets[v];
+		fprintf(f, "action %s_member args none {\n\treturn\n}\n\n", vs->name);
+		fprintf(f, "table %s {\n\tkey {\n", vs->name);
+		for (int k = 0; k < vs->nk; k++)
+			fprintf(f, "\t\tm.%s %s\n", ir->meta[vs->keys[k].f.i].name, match_name(vs->keys[k].match));
+		fprintf(f, "\t}\n\tactions {\n\t\t%s_member\n\t}\n\tdefault_action %s_member args none const\n"
+			"\tsize %d\n}\n\n", vs->name, vs->name, vs->size);
+	}
 	fprintf(f, "apply {\n\trx m.%s\n", ir->meta[ir->m_input_port].name);
 	if (b.recirc >= 0)
 		fprintf(f, "\tmov m.%s 0\n", ir->meta[b.recirc].name);

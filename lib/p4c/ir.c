@@ -41,7 +41,19 @@ struct bind {
 	const char *prefix;	/* place prefix in the dictionary */
 	int ext;		/* D_EXTERN */
 	struct ir_op op;	/* bound value (inlined action arguments) */
-	int kind;		/* 0 prefix, 1 extern, 2 operand, 3 action data parameter */
+	int kind;		/* 0 prefix, 1 extern, 2 operand, 3 action data parameter,
+				 * 4 value set (ext: its index) */
+};
+
+struct stk {
+	const char *key;	/* place key of the stack */
+	int size;
+	int next;		/* metadata holding nextIndex */
+};
+
+struct ugm {
+	int h;			/* a member's header */
+	int u;			/* its union */
 };
 
 struct lw {
@@ -72,6 +84,11 @@ struct lw {
 	int at_call;		/* > 0: inlining an architecture action, keep the caller's loc */
 	struct ir_op ret_val;	/* where `return e` of an inlined function puts e */
 	int inlining;		/* depth of inlined actions and functions */
+	bool in_parser;		/* lowering a parser: stack errors reject the packet */
+	struct stk *stk;	/* header stacks */
+	int nstk, capstk;
+	struct ugm *ug;		/* header union members */
+	int nug, capug, nunions;
 };
 
 #define fmt(w, ...) p4_afmt((w)->a, __VA_ARGS__)
@@ -309,13 +326,18 @@ static void make_place(struct lw *w, const char *key, const char *name, struct p
 		dict_add(w, key, D_HDR, h, 0);
 		for (int i = 0; i < d->kids.n; i++) {
 			struct p4n *f = d->kids.v[i];
-			int wd = type_width(f->type);
+			const struct p4t *ft = f->type;
+			while (ft && ft->kind == TY_NEWTYPE)
+				ft = ft->elem;
+			bool vb = ft && ft->kind == TY_VARBIT && ft->width > 0;
+			int wd = vb ? ft->width : type_width(f->type);
 			if (wd <= 0) {
 				unsupported(w, f->loc, fmt(w, "header field '%s' of this type", f->name),
 					    "only fixed-width fields can be laid out in a header");
 				wd = 8;
 			}
 			int fi = ir_header_field_add(w->ir, h, f->name, wd);
+			w->ir->hdrs[h].f[fi].varbit = vb;
 			dict_add(w, fmt(w, "%s.%s", key, f->name), D_HF, h, fi);
 		}
 		return;
@@ -330,14 +352,33 @@ static void make_place(struct lw *w, const char *key, const char *name, struct p
 		}
 		return;
 	}
-	case TY_STACK:
+	case TY_STACK: {
 		dict_add(w, key, D_OP, 0, 0)->op.k = O_NONE;
 		for (int i = 0; i < t->size; i++)
 			make_place(w, fmt(w, "%s[%d]", key, i), fmt(w, "%s_%d", name, i), t->elem, loc);
+		/* nextIndex, for .next and .last in parsers */
+		w->stk = grow(w, w->stk, &w->capstk, w->nstk, sizeof(*w->stk));
+		w->stk[w->nstk++] = (struct stk){ key, t->size,
+						  ir_meta_add(w->ir, fmt(w, "%s_next_index", name), 32) };
 		return;
-	case TY_HUNION:
-		unsupported(w, loc, "a header_union", "SWX pipelines have no union of headers");
+	}
+	case TY_HUNION: {
+		/* one header per member; making one valid invalidates the others */
+		struct p4n *d = t->decl;
+		int u = w->nunions++;
+		dict_add(w, key, D_OP, 0, 0)->op.k = O_NONE;
+		for (int i = 0; i < d->kids.n; i++) {
+			struct p4n *f = d->kids.v[i];
+			const char *mk = fmt(w, "%s.%s", key, f->name);
+			make_place(w, mk, fmt(w, "%s_%s", name, f->name), f->type, f->loc);
+			struct dent *md = dict_find(w, mk);
+			if (!md || md->k != D_HDR)
+				continue;
+			w->ug = grow(w, w->ug, &w->capug, w->nug, sizeof(*w->ug));
+			w->ug[w->nug++] = (struct ugm){ md->h, u };
+		}
 		return;
+	}
 	default: {
 		int wd = type_width(t);
 		if (wd <= 0) {
@@ -504,8 +545,8 @@ static const char *place_key(struct lw *w, struct p4n *e)
 	case E_MEMBER:
 		if (e->a->type && (e->a->type->kind == TY_STACK) &&
 		    (!strcmp(e->name, "next") || !strcmp(e->name, "last"))) {
-			unsupported(w, e->loc, fmt(w, "header stack '.%s'", e->name),
-				    "headers are fixed instances; use constant indexes");
+			unsupported(w, e->loc, fmt(w, "header stack '.%s' here", e->name),
+				    "only fields of it can be read and only pkt.extract() can fill it");
 			return NULL;
 		}
 		base = place_key(w, e->a);
@@ -515,8 +556,8 @@ static const char *place_key(struct lw *w, struct p4n *e)
 		if (!base)
 			return NULL;
 		if (!eval(w, e->b, &idx, 0)) {
-			unsupported(w, e->b->loc, "a header stack index that is not a constant",
-				    "headers are fixed instances in the spec");
+			unsupported(w, e->b->loc, "a header stack index that is not a constant here",
+				    "only fields of such an element can be read");
 			return NULL;
 		}
 		return fmt(w, "%s[%" PRIu64 "]", base, idx);
@@ -601,6 +642,8 @@ static struct ir_op binop(struct lw *w, enum ir_code c, struct ir_op a, struct i
 
 static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value);
 static void jcmp(struct lw *w, int cmp, struct ir_op a, struct ir_op b, int l);
+static bool stack_dyn_read(struct lw *w, struct p4n *e, int width, struct ir_op *out);
+static void make_valid(struct lw *w, enum ir_code c, int h);
 
 static uint64_t mask_bits(int width)
 {
@@ -659,6 +702,11 @@ static struct ir_op lower_expr_inner(struct lw *w, struct p4n *e, int want)
 		if (e->a->type && e->a->type->kind == TY_STACK &&
 		    (!strcmp(e->name, "size") || !strcmp(e->name, "lastIndex")))
 			return cst(!strcmp(e->name, "size") ? e->a->type->size : e->a->type->size - 1, 32);
+		{
+			struct ir_op r;
+			if (stack_dyn_read(w, e, width, &r))
+				return r;
+		}
 		d = place_of(w, e);
 		if (d)
 			return dent_op(w, d);
@@ -911,6 +959,18 @@ static void cond_jump(struct lw *w, struct p4n *e, int l, bool when)
 	case E_CALL:
 		if (e->a->kind == E_MEMBER && !strcmp(e->a->name, "isValid")) {
 			struct dent *d = place_of(w, e->a->a);
+			if (d && d->k == D_OP && e->a->a->type && e->a->a->type->kind == TY_HUNION) {
+				/* a union is valid when one of its members is */
+				struct dent *mv[64];
+				int n = dict_below(w, place_key(w, e->a->a), D_HDR, mv, 64), skip = new_label(w);
+				for (int i = 0; i < n; i++)
+					ir_emit(w->ir, w->code, (struct ir_insn){ .c = I_JVALID, .a = hdr_op(mv[i]->h),
+						.label = when ? l : skip, .obj = -1, .obj2 = -1 });
+				if (!when)
+					jmp(w, I_JMP, l);
+				label(w, skip);
+				return;
+			}
 			if (!d || d->k != D_HDR) {
 				unsupported(w, e->loc, "isValid() on this value", "only headers have validity");
 				return;
@@ -938,7 +998,7 @@ static void copy_header(struct lw *w, int hd, int hs)
 
 	ir_emit(w->ir, w->code, (struct ir_insn){ .c = I_JNVALID, .a = hdr_op(hs), .label = l,
 						  .obj = -1, .obj2 = -1 });
-	emit(w, I_VALIDATE, none(), hdr_op(hd), none());
+	make_valid(w, I_VALIDATE, hd);
 	for (int f = 0; f < w->ir->hdrs[hd].nf; f++)
 		mov(w, (struct ir_op){ .k = O_HF, .h = hd, .i = f, .width = w->ir->hdrs[hd].f[f].width },
 		    (struct ir_op){ .k = O_HF, .h = hs, .i = f, .width = w->ir->hdrs[hs].f[f].width });
@@ -982,7 +1042,7 @@ static void assign(struct lw *w, struct p4n *lhs, struct p4n *rhs)
 				 * wherever the header last pointed */
 				struct dent *hd = dict_find(w, dk);
 				if (hd)
-					emit(w, I_VALIDATE, none(), hdr_op(hd->h), none());
+					make_valid(w, I_VALIDATE, hd->h);
 			}
 			for (int i = 0; i < rhs->kids.n && i < decl->kids.n; i++) {
 				struct p4n *val = rhs->kids.v[i];
@@ -1054,6 +1114,138 @@ static void assign_op(struct lw *w, struct p4n *lhs, struct ir_op v, struct p4_l
 		return;
 	}
 	unsupported(w, loc, "assigning to this expression", "it is not a header or metadata field");
+}
+
+/* ---- header stacks and unions ---- */
+
+/* The number of error member name (core.p4's errors come first). */
+static uint64_t error_code(struct lw *w, const char *name)
+{
+	for (int i = 0; i < w->p->root->kids.n; i++) {
+		struct p4n *d = w->p->root->kids.v[i];
+		if (d->kind != N_ERROR_DECL)
+			continue;
+		for (int j = 0; j < d->kids.n; j++)
+			if (!strcmp(d->kids.v[j]->name, name))
+				return d->kids.v[j]->ival;
+	}
+	return 0;
+}
+
+/* Sets the parser error and rejects the packet. */
+static void parser_fail(struct lw *w, const char *error)
+{
+	mov(w, meta_op(w, w->ir->m_parser_error), cst(error_code(w, error), 8));
+	jmp(w, I_JMP, w->exit_label);
+}
+
+/* After header h became valid: the other members of its union are not. */
+static void union_exclusive(struct lw *w, int h)
+{
+	for (int i = 0; i < w->nug; i++) {
+		if (w->ug[i].h != h)
+			continue;
+		for (int j = 0; j < w->nug; j++)
+			if (w->ug[j].u == w->ug[i].u && w->ug[j].h != h)
+				emit(w, I_INVALIDATE, none(), hdr_op(w->ug[j].h), none());
+	}
+}
+
+static void make_valid(struct lw *w, enum ir_code c, int h)
+{
+	emit(w, c, none(), hdr_op(h), none());
+	union_exclusive(w, h);
+}
+
+/* Is e an element of a header stack picked at run time (s.next, s.last, or
+ * s[i] with i not a constant)? Gives the stack and the index operand. */
+static struct stk *stack_dyn(struct lw *w, struct p4n *e, struct ir_op *idx)
+{
+	uint64_t v;
+	bool member = e->kind == E_MEMBER && (!strcmp(e->name, "next") || !strcmp(e->name, "last"));
+
+	if (!(member || (e->kind == E_INDEX && !eval(w, e->b, &v, 0))) || !e->a->type ||
+	    e->a->type->kind != TY_STACK)
+		return NULL;
+	const char *key = place_key(w, e->a);
+	struct stk *s = NULL;
+	for (int i = 0; key && i < w->nstk && !s; i++)
+		if (!strcmp(w->stk[i].key, key))
+			s = &w->stk[i];
+	if (!s)
+		return NULL;
+	if (!member)
+		*idx = lower_expr(w, e->b, 32);
+	else if (e->name[0] == 'n')
+		*idx = meta_op(w, s->next);
+	else
+		*idx = binop(w, I_SUB, meta_op(w, s->next), cst(1, 32), 32);
+	return s;
+}
+
+/* A field of a stack element picked at run time: the element under e is
+ * found by stack_dyn, the field path is what lies above it. Reads compare
+ * the index with each element's and copy from the one that matches; an
+ * index out of range is StackOutOfBounds in a parser and 0 elsewhere. */
+static bool stack_dyn_read(struct lw *w, struct p4n *e, int width, struct ir_op *out)
+{
+	char suffix[256] = "";
+	struct p4n *x = e;
+	struct ir_op idx;
+
+	while (x->kind == E_MEMBER && !(x->a->type && x->a->type->kind == TY_STACK)) {
+		char t[256];
+		snprintf(t, sizeof(t), ".%s%s", x->name, suffix);
+		snprintf(suffix, sizeof(suffix), "%s", t);
+		x = x->a;
+	}
+	if (x == e || !(x->kind == E_MEMBER || x->kind == E_INDEX))
+		return false;
+	struct p4n *el = x;
+	if (!(el->a->type && el->a->type->kind == TY_STACK))
+		return false;
+	struct stk *s = stack_dyn(w, el, &idx);
+	if (!s)
+		return false;
+	struct ir_op t = tmp(w, width);
+	int done = new_label(w);
+	for (int i = 0; i < s->size; i++) {
+		struct dent *d = dict_find(w, fmt(w, "%s[%d]%s", s->key, i, suffix));
+		if (!d || (d->k != D_HF && d->k != D_META))
+			continue;
+		int l = new_label(w);
+		jcmp(w, IR_NE, idx, cst(i, 32), l);
+		mov(w, t, dent_op(w, d));
+		jmp(w, I_JMP, done);
+		label(w, l);
+	}
+	if (w->in_parser)
+		parser_fail(w, "StackOutOfBounds");
+	else
+		mov(w, t, cst(0, width));
+	label(w, done);
+	*out = t;
+	return true;
+}
+
+/* pkt.extract(s.next): the element nextIndex names, then nextIndex + 1. */
+static void extract_next(struct lw *w, struct stk *s, struct ir_op idx)
+{
+	int done = new_label(w);
+
+	for (int i = 0; i < s->size; i++) {
+		struct dent *d = dict_find(w, fmt(w, "%s[%d]", s->key, i));
+		if (!d || d->k != D_HDR)
+			continue;
+		int l = new_label(w);
+		jcmp(w, IR_NE, idx, cst(i, 32), l);
+		make_valid(w, I_EXTRACT, d->h);
+		jmp(w, I_JMP, done);
+		label(w, l);
+	}
+	parser_fail(w, "StackOutOfBounds");
+	label(w, done);
+	emit(w, I_ADD, meta_op(w, s->next), meta_op(w, s->next), cst(1, 32));
 }
 
 /* ---- externs ---- */
@@ -1230,7 +1422,10 @@ static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 		struct dent *d = place_of(w, obj);
 		if (!d || d->k != D_HDR)
 			goto bad;
-		emit(w, m[3] == 'V' ? I_VALIDATE : I_INVALIDATE, none(), hdr_op(d->h), none());
+		if (m[3] == 'V')
+			make_valid(w, I_VALIDATE, d->h);
+		else
+			emit(w, I_INVALIDATE, none(), hdr_op(d->h), none());
 		return none();
 	}
 	if (obj->type && obj->type->kind == TY_TABLE && !strcmp(m, "apply")) {
@@ -1241,14 +1436,38 @@ static struct ir_op extern_call(struct lw *w, struct p4n *e, bool want_value)
 		const char *et = obj->type->decl->name;
 		if (!strcmp(et, "packet_in")) {
 			if (!strcmp(m, "extract")) {
-				struct dent *d = place_of(w, arg(e, 0));
-				if (e->kids.n != 1) {
-					unsupported(w, e->loc, "extracting a variable-size header", "varbit fields are not lowered yet");
+				struct ir_op idx;
+				struct stk *st = e->kids.n == 1 ? stack_dyn(w, arg(e, 0), &idx) : NULL;
+				if (st) {
+					extract_next(w, st, idx);
 					return none();
 				}
+				struct dent *d = place_of(w, arg(e, 0));
 				if (!d || d->k != D_HDR)
 					goto bad;
-				emit(w, I_EXTRACT, none(), hdr_op(d->h), none());
+				const struct ir_header *hd = &ir->hdrs[d->h];
+				bool vb = hd->nf && hd->f[hd->nf - 1].varbit;
+				if (e->kids.n == 1) {
+					if (vb) {
+						unsupported(w, e->loc, "extracting a header with a varbit field without its size",
+							    "the target extracts such a header only with an explicit size");
+						return none();
+					}
+					make_valid(w, I_EXTRACT, d->h);
+					return none();
+				}
+				if (!vb) {
+					p4_error(w->p, e->loc, "extract with a size needs a header with a varbit field");
+					return none();
+				}
+				/* more bits than the varbit field holds: ParserInvalidArgument */
+				struct ir_op len = lower_expr(w, arg(e, 1), 32);
+				int ok = new_label(w);
+				jcmp(w, IR_LE, len, cst(hd->f[hd->nf - 1].width, 32), ok);
+				parser_fail(w, "ParserInvalidArgument");
+				label(w, ok);
+				emit(w, I_EXTRACTV, none(), hdr_op(d->h), len);
+				union_exclusive(w, d->h);
 				return none();
 			}
 			if (!strcmp(m, "lookahead") || !strcmp(m, "advance")) {
@@ -1463,6 +1682,8 @@ static const char *unique_name(struct lw *w, const char *want, bool table)
 			used = !strcmp(ir->tables[i].name, c);
 		for (int i = 0; i < ir->nx && !used; i++)
 			used = !strcmp(ir->exts[i].name, c);
+		for (int i = 0; i < ir->nvs && !used; i++)
+			used = !strcmp(ir->vsets[i].name, c);
 		(void)table;
 		if (!used)
 			return c;
@@ -1957,6 +2178,7 @@ static void lower_switch(struct lw *w, struct p4n *s)
 
 static void lower_local(struct lw *w, struct p4n *d);
 static void lower_stmt_at(struct lw *w, struct p4n *s);
+static void lower_vset(struct lw *w, struct p4n *d);
 
 static void lower_stmt(struct lw *w, struct p4n *s)
 {
@@ -2123,6 +2345,50 @@ static int instance(struct lw *w, struct p4n *d, struct p4t *t, const char *name
 	return -1;
 }
 
+/* A value_set: its members' fields are looked up in metadata the select
+ * fills; a struct element type gives one key per field, matched as its
+ * @match annotation says (exact when it has none). */
+static void lower_vset(struct lw *w, struct p4n *d)
+{
+	struct ir_prog *ir = w->ir;
+	struct p4t *t = d->type ? d->type->elem : NULL;
+	struct p4n *sd = t && t->kind == TY_STRUCT ? t->decl : NULL;
+	int nk = sd ? sd->kids.n : 1;
+	uint64_t size = 0;
+
+	if (!eval(w, d->b, &size, 0) || size > (1u << 20)) {
+		unsupported(w, d->b->loc, "a value_set of this size", "it must be a constant of at most 2^20");
+		return;
+	}
+	ir->vsets = grow(w, ir->vsets, &ir->capvs, ir->nvs, sizeof(*ir->vsets));
+	struct ir_vset *vs = &ir->vsets[ir->nvs];
+	memset(vs, 0, sizeof(*vs));
+	vs->name = unique_name(w, d->name, true);
+	const char *nm = name_anno(w, &d->annos);
+	vs->p4name = nm ? (nm[0] == '.' ? nm + 1 : fmt(w, "%s.%s", w->ctl, nm)) : fmt(w, "%s.%s", w->ctl, d->name);
+	vs->size = size ? (int)size : 1;
+	vs->keys = p4_alloc(w->a, sizeof(*vs->keys) * (nk + 1));
+	for (int i = 0; i < nk; i++) {
+		struct p4n *f = sd ? sd->kids.v[i] : NULL;
+		struct ir_key *k = &vs->keys[vs->nk++];
+		k->width = type_width(f ? f->type : t);
+		if (k->width <= 0 || k->width > 64) {
+			unsupported(w, f ? f->loc : d->loc, "a value_set field of this type",
+				    "members are matched on fields of 1 to 64 bits");
+			k->width = 8;
+		}
+		k->name = f ? f->name : d->name;
+		k->match = M_EXACT;
+		const char *mt = f ? anno_str(&f->annos, "match") : NULL;
+		if (mt)
+			k->match = strstr(mt, "ternary") ? M_TERNARY : strstr(mt, "lpm") ? M_LPM :
+				   strstr(mt, "range") ? M_RANGE : strstr(mt, "optional") ? M_OPTIONAL : M_EXACT;
+		k->f = meta_op(w, ir_meta_add(ir, fmt(w, "%s_k%d", vs->name, i), k->width));
+	}
+	bind_push(w, (struct bind){ .decl = d, .kind = 4, .ext = ir->nvs });
+	ir->nvs++;
+}
+
 static void lower_local(struct lw *w, struct p4n *d)
 {
 	switch (d->kind) {
@@ -2150,7 +2416,7 @@ static void lower_local(struct lw *w, struct p4n *d)
 		lower_table(w, d);
 		break;
 	case N_VALUE_SET:
-		unsupported(w, d->loc, "value_set", "parser value sets are not lowered yet");
+		lower_vset(w, d);
 		break;
 	default:
 		break;
@@ -2195,6 +2461,26 @@ static void keyset_jumps(struct lw *w, struct p4n *ks, struct ir_op *keys, int n
 		struct ir_op key = keys[i];
 		if (k->kind == E_DEFAULT || k->kind == E_DONTCARE)
 			continue;
+		struct bind *vb = k->kind == E_PATH && k->decl && k->decl->kind == N_VALUE_SET ?
+				  bind_find(w, k->decl) : NULL;
+		if (vb && vb->kind == 4) {
+			/* a value set of a struct stands for all the keys */
+			const struct ir_vset *vs = &w->ir->vsets[vb->ext];
+			int from = n == 1 && nkeys > 1 ? 0 : i, cnt = n == 1 && nkeys > 1 ? nkeys : 1;
+			if (cnt != vs->nk) {
+				unsupported(w, k->loc, "this value_set here", "its fields do not line up with the select keys");
+				continue;
+			}
+			int in = new_label(w);
+			struct ir_insn *jv = emit(w, I_JVSET, none(), none(), none());
+			jv->obj = vb->ext;
+			jv->label = in;
+			jv->list = list_copy(w, keys + from, cnt);
+			jv->nlist = cnt;
+			jmp(w, I_JMP, next);
+			label(w, in);
+			continue;
+		}
 		if (k->kind == E_MASK) {
 			if (!eval(w, k->a, &a, 0) || !eval(w, k->b, &b, 0))
 				goto bad;
@@ -2386,7 +2672,11 @@ static void lower_parser_block(struct lw *w, struct p4n *ps)
 
 	w->ctl = ps->name;
 	w->exit_label = reject;
+	for (int i = 0; i < w->nstk; i++)
+		mov(w, meta_op(w, w->stk[i].next), cst(0, 32));
+	w->in_parser = true;
 	lower_parser(w, ps, accept, reject);
+	w->in_parser = false;
 	w->nb = nb;
 	w->ctl = NULL;
 	/* a parser error goes on to the controls in istd.parser_error (PNA

@@ -76,6 +76,7 @@ enum ir_code {
 				 * through the pipeline again" (I_SEND/I_DROP replace it) */
 	I_PASS,			/* d = how many times the packet was recirculated */
 	I_EXTRACTV,		/* extract header a whose last field is varbit, b bits of it */
+	I_JVSET,		/* if list is in value set obj goto label */
 };
 
 enum { IR_EQ, IR_NE, IR_LT, IR_GT, IR_LE, IR_GE };
@@ -164,6 +165,16 @@ struct ir_table {
 	int id;
 };
 
+/* A parser value set: the control plane fills it, select cases test it. */
+struct ir_vset {
+	const char *name;	/* target name */
+	const char *p4name;
+	struct ir_key *keys;	/* f: where the member's fields are looked up */
+	int nk;
+	int size;
+	int id;
+};
+
 enum ir_extk {
 	X_COUNTER, X_DCOUNTER, X_METER, X_DMETER, X_REGISTER, X_HASH, X_CKSUM,
 	X_PROFILE, X_SELECTOR,
@@ -197,6 +208,8 @@ struct ir_prog {
 	int nt, capt;
 	struct ir_extern *exts;
 	int nx, capx;
+	struct ir_vset *vsets;
+	int nvs, capvs;
 	struct ir_code_list main;	/* parser, controls, deparser in order */
 	int nlabels;
 	int m_input_port, m_output_port, m_drop, m_parser_error; /* metadata indexes */

@@ -39,7 +39,7 @@ static const char *const code_names[] = {
 	[I_CKCLEAR] = "ckclear", [I_CKADD] = "ckadd", [I_CKSUB] = "cksub", [I_CKGET] = "ckget",
 	[I_HASH] = "hash", [I_COUNT] = "count", [I_REGRD] = "regrd", [I_REGWR] = "regwr",
 	[I_METER] = "meter", [I_LEARN] = "learn", [I_REARM] = "rearm", [I_TX] = "tx",
-	[I_MIRROR] = "mirror", [I_RECIRC] = "recirculate", [I_PASS] = "pass", [I_EXTRACTV] = "extractv",
+	[I_MIRROR] = "mirror", [I_RECIRC] = "recirculate", [I_PASS] = "pass", [I_EXTRACTV] = "extractv", [I_JVSET] = "jvset",
 };
 
 static void print_code(const struct ir_prog *ir, const struct ir_action *act,
@@ -69,6 +69,8 @@ static void print_code(const struct ir_prog *ir, const struct ir_action *act,
 			fprintf(f, " %s", ir->tables[in->obj].name);
 		else if (in->c == I_JACT || in->c == I_JNACT)
 			fprintf(f, " %s", ir->acts[in->obj].name);
+		else if (in->c == I_JVSET)
+			fprintf(f, " %s", ir->vsets[in->obj].name);
 		else if (in->c == I_LEARN)
 			fprintf(f, " %s", ir->acts[in->obj2].name);
 		else if (in->obj >= 0 && in->c >= I_CKCLEAR && in->c < I_TX)
@@ -113,6 +115,13 @@ void ir_print(const struct ir_prog *ir, FILE *f)
 		fprintf(f, " |");
 		for (int i = 0; i < tb->na; i++)
 			fprintf(f, " %s", ir->acts[tb->acts[i].action].name);
+		fprintf(f, " }\n");
+	}
+	for (int v = 0; v < ir->nvs; v++) {
+		const struct ir_vset *vs = &ir->vsets[v];
+		fprintf(f, "value_set %s (%s) size %d {", vs->name, vs->p4name, vs->size);
+		for (int k = 0; k < vs->nk; k++)
+			fprintf(f, " %s:%s", ir_op_str(ir, NULL, &vs->keys[k].f), mt[vs->keys[k].match]);
 		fprintf(f, " }\n");
 	}
 	fprintf(f, "pipeline {\n");

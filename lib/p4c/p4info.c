@@ -74,7 +74,9 @@ static void collect_names(struct pb *pb)
 	const struct ir_prog *ir = pb->ir;
 	int n = 0;
 
-	pb->names = p4_alloc(pb->a, sizeof(char *) * (ir->na + ir->nt + ir->nx + 1));
+	pb->names = p4_alloc(pb->a, sizeof(char *) * (ir->na + ir->nt + ir->nx + ir->nvs + 1));
+	for (int i = 0; i < ir->nvs; i++)
+		pb->names[n++] = ir->vsets[i].p4name;
 	for (int i = 0; i < ir->na; i++)
 		pb->names[n++] = ir->acts[i].p4name;
 	for (int i = 0; i < ir->nt; i++)
@@ -96,6 +98,31 @@ static int match_type(enum ir_match m)
 	}
 }
 
+/* A P4Info match field for key k, numbered id. */
+static P4__Config__V1__MatchField *match_field(struct pb *pb, const struct ir_key *k, uint32_t id)
+{
+	P4__Config__V1__MatchField *mf = NEW(pb, P4__Config__V1__MatchField, p4__config__v1__match_field__init);
+
+	mf->id = id;
+	mf->name = str(pb, k->name);
+	mf->bitwidth = k->width;
+	mf->match_case = P4__CONFIG__V1__MATCH_FIELD__MATCH_MATCH_TYPE;
+	mf->match_type = match_type(k->match);
+	return mf;
+}
+
+static P4__Config__V1__ValueSet *value_set(struct pb *pb, const struct ir_vset *vs)
+{
+	P4__Config__V1__ValueSet *v = NEW(pb, P4__Config__V1__ValueSet, p4__config__v1__value_set__init);
+
+	v->preamble = preamble(pb, (uint32_t)vs->id, vs->p4name);
+	v->match = NEWV(pb, P4__Config__V1__MatchField, vs->nk);
+	for (int k = 0; k < vs->nk; k++)
+		v->match[v->n_match++] = match_field(pb, &vs->keys[k], (uint32_t)k + 1);
+	v->size = vs->size;
+	return v;
+}
+
 static P4__Config__V1__Table *table(struct pb *pb, const struct ir_table *tb)
 {
 	const struct ir_prog *ir = pb->ir;
@@ -106,14 +133,9 @@ static P4__Config__V1__Table *table(struct pb *pb, const struct ir_table *tb)
 	for (int k = 0; k < tb->nk; k++) {
 		if (tb->keys[k].match == M_SELECTOR)
 			continue;
-		P4__Config__V1__MatchField *mf = NEW(pb, P4__Config__V1__MatchField,
-						     p4__config__v1__match_field__init);
-		mf->id = (uint32_t)t->n_match_fields + 1;
-		mf->name = str(pb, tb->keys[k].name);
-		mf->bitwidth = tb->keys[k].width;
-		mf->match_case = P4__CONFIG__V1__MATCH_FIELD__MATCH_MATCH_TYPE;
-		mf->match_type = match_type(tb->keys[k].match);
-		t->match_fields[t->n_match_fields++] = mf;
+		t->match_fields[t->n_match_fields] = match_field(pb, &tb->keys[k],
+								 (uint32_t)t->n_match_fields + 1);
+		t->n_match_fields++;
 	}
 	t->action_refs = NEWV(pb, P4__Config__V1__ActionRef, tb->na);
 	for (int a = 0; a < tb->na; a++) {
@@ -309,6 +331,9 @@ static P4__Config__V1__P4Info *p4info_build(struct ir_prog *ir)
 	info->registers = NEWV(&pb, P4__Config__V1__Register, nx);
 	for (int i = 0; i < nx; i++)
 		add_extern(&pb, info, &ir->exts[i]);
+	info->value_sets = NEWV(&pb, P4__Config__V1__ValueSet, ir->nvs);
+	for (int v = 0; v < ir->nvs; v++)
+		info->value_sets[info->n_value_sets++] = value_set(&pb, &ir->vsets[v]);
 	info->controller_packet_metadata = NEWV(&pb, P4__Config__V1__ControllerPacketMetadata, 2);
 	if (ir->pkt_in_hdr >= 0)
 		info->controller_packet_metadata[info->n_controller_packet_metadata++] =

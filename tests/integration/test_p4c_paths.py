@@ -4,6 +4,7 @@ recirculate() (p4src/mirror_recirc.p4), and the parser features of
 p4src/parse_ext.p4 (a value_set filled by the control plane, a varbit IPv4
 options field, an MPLS header stack walked with .next/.last, and a header
 union)."""
+import json
 import struct
 
 from scapy.layers.l2 import Ether
@@ -59,3 +60,67 @@ def test_mirror_and_recirculate(hosts, infrap4d, workdir):
     finally:
         s0.close()
         s2.close()
+
+
+def mpls(n, tag):
+    labels = b"".join(struct.pack("!I", (100 + i) << 12 | (i == n - 1) << 8 | (60 + i)) for i in range(n))
+    return Ether(src=H1_MAC, dst=H2_MAC, type=0x8847) / (labels + tag + b"x" * 40)
+
+
+def ipv4_opts(opts, tag):
+    ihl = 5 + len(opts) // 4
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 20 + len(opts) + 8 + len(tag), 1, 0, 64, 17, 0,
+                      bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + opts
+    return Ether(src=H1_MAC, dst=H2_MAC, type=0x0800) / (hdr + struct.pack("!HHHH", 1111, 2222, 8 + len(tag), 0)
+                                                        + tag)
+
+
+def custom(ethertype, kind, body, tag):
+    return Ether(src=H1_MAC, dst=H2_MAC, type=ethertype) / (bytes([kind]) + body + tag + b"x" * 40)
+
+
+def test_value_set_varbit_stack_and_union(hosts, infrap4d, workdir):
+    spec, info, ctx = compile_p4(workdir, "parse_ext")
+    vs = json.load(open(ctx))["value_sets"]
+    assert [(v["name"], v["target_name"], v["id"] >> 24, v["size"]) for v in vs] == \
+        [("MainParserImpl.custom_types", "custom_types", 3, 4)]
+    assert "value_sets {" in open(info).read() and "id: %d" % vs[0]["id"] in open(info).read()
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2)], spec=spec)
+    sn = h2.sniffer()
+    try:
+        # MPLS: one to three labels walked with .next, the last one's TTL read with .last
+        h1.send([mpls(n, b"mpls-%d" % n) for n in (1, 2, 3, 4)])
+        for n in (1, 2, 3):
+            got = frames_to(sn, b"mpls-%d" % n)
+            assert len(got) == 1, "%d labels" % n
+            raw = bytes(got[0])
+            assert raw[10:12] == bytes([n, 60 + n - 1]), raw[6:12].hex()
+            assert raw[14:14 + 4 * n] == bytes(mpls(n, b"")[1:])[:4 * n]
+        assert not frames_to(sn, b"mpls-4", timeout=0.3), "a fourth label must be StackOutOfBounds"
+        # IPv4 options of 0, 4 and 40 bytes in the varbit field; UDP found after them
+        cases = {0: b"", 4: b"\x01\x01\x01\x00", 40: bytes(range(40))}
+        h1.send([ipv4_opts(o, b"opts-%02d" % n) for n, o in cases.items()])
+        for n, o in cases.items():
+            got = frames_to(sn, b"opts-%02d" % n)
+            assert len(got) == 1, "IPv4 with %d option bytes" % n
+            raw = bytes(got[0])[14:]
+            assert raw[8] == 63 and raw[20:20 + n] == o, raw.hex()
+            assert struct.unpack("!HH", raw[20 + n:24 + n]) == (0xabcd, 2222)
+        # the value set is empty: the custom EtherType is not parsed beyond Ethernet
+        small = custom(0x9999, 1, b"\x11\x22\x33\x44", b"before")
+        h1.send(small)
+        got = frames_to(sn, b"before")
+        assert len(got) == 1 and bytes(got[0]) == bytes(small)
+        d.ctl("add", "custom_types", "match", 0x9999, "action", "custom_types_member")
+        h1.send([custom(0x9999, 1, b"\x11\x22\x33\x44", b"small"),
+                 custom(0x9999, 2, b"\xaa\xaa\xaa\xaa\xbb\xbb\xbb\xbb", b"big"),
+                 custom(0x9998, 1, b"\x11\x22\x33\x44", b"other")])
+        got = frames_to(sn, b"small")
+        assert len(got) == 1 and bytes(got[0])[14:23] == b"\x02" + b"\x11\x22\x33\x44" * 2
+        got = frames_to(sn, b"big")
+        assert len(got) == 1 and bytes(got[0])[14:23] == b"\x02\xbb\xbb\xbb\xbb\xaa\xaa\xaa\xaa"
+        got = frames_to(sn, b"other")
+        assert len(got) == 1 and bytes(got[0])[14:19] == b"\x01\x11\x22\x33\x44"
+    finally:
+        sn.close()
