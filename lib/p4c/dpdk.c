@@ -51,7 +51,6 @@ struct be {
 	size_t len;
 	FILE *buf;
 	int lbl;			/* backend labels */
-	int *ck_start;			/* per checksum extern: index of last clear in the code */
 	bool failed;
 	int cksum_hdr;			/* header holding the checksum states, -1 */
 	int ncks;
@@ -79,7 +78,9 @@ static uint64_t mask_of(int w)
 
 /* ---- layouts ---- */
 
-static void layout(struct be *b, int h)
+/* Groups the fields of header h into spec fields of whole multiples of
+ * gran bits (8; 16 for data cksub sums field by field). */
+static void layout_gran(struct be *b, int h, int gran)
 {
 	struct ir_header *hd = &b->ir->hdrs[h];
 	struct hlay *l = &b->lay[h];
@@ -94,7 +95,7 @@ static void layout(struct be *b, int h)
 		do {
 			bits += hd->f[j].width;
 			j++;
-		} while (bits % 8 && j < hd->nf && !hd->f[j].varbit);
+		} while (bits % gran && j < hd->nf && !hd->f[j].varbit);
 		for (int k = i; k < j; k++) {
 			if (k > i)
 				strncat(name, "_", sizeof(name) - strlen(name) - 1);
@@ -113,13 +114,18 @@ static void layout(struct be *b, int h)
 			fail(b, (struct p4_loc){ -1, 0, 0 }, bfmt(b, "header '%s': a varbit field at bit %d",
 								 hd->name, bits),
 			     "SWX headers are whole bytes and the varbit field starts a new one");
-		if (j - i > 1 && round8(bits) > 64) {
+		if (j - i > 1 && round8(bits) > 64 && gran == 8) {
 			fail(b, (struct p4_loc){ -1, 0, 0 }, bfmt(b, "header '%s': sub-byte fields merged into %d bits",
 								 hd->name, bits),
 			     "SWX shifts and masks at most 64 bits");
 		}
 		i = j;
 	}
+}
+
+static void layout(struct be *b, int h)
+{
+	layout_gran(b, h, 8);
 }
 
 /* ---- operands ---- */
@@ -414,55 +420,66 @@ static const char *ext_array(struct be *b, const struct ir_extern *x)
 	return x->name;
 }
 
-static void cksum_get(struct be *b, const struct ir_code_list *code, int at, const struct ir_insn *in)
+/* A scratch header laid out like the n items (bits in all) one after the
+ * other, padded to a multiple of gran bits and grouped into spec fields of
+ * multiples of gran, holding their values; returns its index. */
+static int scratch_data(struct be *b, const struct ir_op *items, int n, int bits, int gran)
 {
 	struct ir_prog *ir = b->ir;
-	const struct ir_extern *x = &ir->exts[in->obj];
-	struct ir_op items[256];
-	int n = 0, bits = 0;
-
-	for (int i = b->ck_start[in->obj]; i < at; i++) {
-		const struct ir_insn *c = &code->v[i];
-		if (c->obj != in->obj)
-			continue;
-		if (c->c == I_CKSUB) {
-			fail(b, c->loc, "InternetChecksum.subtract", "the back end sums whole field lists only");
-			return;
-		}
-		if (c->c != I_CKADD)
-			continue;
-		for (int k = 0; k < c->nlist && n < 256; k++) {
-			items[n++] = c->list[k];
-			bits += c->list[k].width;
-		}
-	}
-	/* a scratch header laid out like the concatenated data, padded to 32 bits */
 	int h = ir_header_add(ir, bfmt(b, "cksum_data_%d", b->ncks++), "", true);
+
 	for (int i = 0; i < n; i++)
 		ir_header_field_add(ir, h, bfmt(b, "f%d", i), items[i].width);
-	if (bits % 32)
-		ir_header_field_add(ir, h, "pad", 32 - bits % 32);
+	if (bits % gran)
+		ir_header_field_add(ir, h, "pad", gran - bits % gran);
 	b->lay = realloc(b->lay, sizeof(*b->lay) * ir->nh);
 	memset(&b->lay[h], 0, sizeof(b->lay[h]));
-	layout(b, h);
+	layout_gran(b, h, gran == 32 ? 8 : gran);
 	/* SWX writes an invalid header's fields wherever its struct last pointed
 	 * (maybe an old packet): validate scratch headers before writing them */
 	out(b, "validate h.%s", ir->hdrs[h].name);
-	out(b, "validate h.%s", ir->hdrs[b->cksum_hdr].name);
-	if (bits % 32)
+	if (bits % gran)
 		out(b, "mov %s 0", pfield(b, &(struct ir_op){ .k = O_HF, .h = h, .i = n }));
 	for (int i = 0; i < n; i++) {
 		struct ir_insn mv = { .c = I_MOV, .d = { .k = O_HF, .h = h, .i = i, .width = items[i].width },
 				      .a = items[i] };
 		alu(b, &mv);
 	}
-	const char *st = bfmt(b, "h.%s.%s", ir->hdrs[b->cksum_hdr].name, x->name);
-	out(b, "mov %s 0", st);
-	out(b, "ckadd %s h.%s", st, ir->hdrs[h].name);
-	int sc;
-	const char *d = wr_begin(b, &in->d, &sc);
-	out(b, "mov %s %s", d, st);
-	wr_end(b, &in->d, sc);
+	return h;
+}
+
+static const char *cksum_state(struct be *b, int x)
+{
+	return bfmt(b, "h.%s.%s", b->ir->hdrs[b->cksum_hdr].name, b->ir->exts[x].name);
+}
+
+/* InternetChecksum: the state is the complement of the running one's
+ * complement sum (what ckadd and cksub keep), in a 16-bit header field.
+ * Each add or subtract takes its data at the call, as a scratch header
+ * laid out like the data and padded with zeros: ckadd sums a whole header;
+ * cksub takes fields, so subtracted data is grouped into 16-bit-aligned
+ * fields of at most 64 bits. */
+static void cksum_op(struct be *b, const struct ir_insn *in)
+{
+	const char *st = cksum_state(b, in->obj);
+	int bits = 0;
+
+	for (int k = 0; k < in->nlist; k++)
+		bits += in->list[k].width;
+	if (!in->nlist)
+		return;
+	if (in->c == I_CKADD) {
+		out(b, "ckadd %s h.%s", st, b->ir->hdrs[scratch_data(b, in->list, in->nlist, bits, 32)].name);
+		return;
+	}
+	int hs = scratch_data(b, in->list, in->nlist, bits, 16);
+	const struct hlay *l = &b->lay[hs];
+	for (int p = 0; p < l->np; p++) {
+		if (l->pwidth[p] > 64)
+			fail(b, in->loc, "InternetChecksum.subtract of fields that do not fall into 16-bit "
+			     "words of at most 64 bits", "SWX's cksub takes one field of up to 64 bits");
+		out(b, "cksub %s h.%s.%s", st, b->ir->hdrs[hs].name, l->pname[p]);
+	}
 }
 
 /* Key fields of t in one struct? Otherwise they are copied to metadata. */
@@ -620,13 +637,18 @@ static void insn(struct be *b, const struct ir_code_list *code, int at)
 		out(b, "return");
 		break;
 	case I_CKCLEAR:
-		b->ck_start[in->obj] = at;
+		out(b, "mov %s 0", cksum_state(b, in->obj));
 		break;
 	case I_CKADD: case I_CKSUB:
+		cksum_op(b, in);
 		break;
-	case I_CKGET:
-		cksum_get(b, code, at, in);
+	case I_CKGET: {
+		int sc;
+		const char *d = wr_begin(b, &in->d, &sc);
+		out(b, "mov %s %s", d, cksum_state(b, in->obj));
+		wr_end(b, &in->d, sc);
 		break;
+	}
 	case I_HASH: {
 		const struct ir_extern *x = &ir->exts[in->obj];
 		int first, last;
@@ -837,8 +859,7 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	size_t errors = ir->p->n_errors;
 
 	b.lay = calloc(ir->nh + 1, sizeof(*b.lay));
-	b.ck_start = calloc(ir->nx + 1, sizeof(int));
-	if (!b.lay || !b.ck_start)
+	if (!b.lay)
 		abort();
 	for (int h = 0; h < ir->nh; h++)
 		layout(&b, h);
@@ -965,12 +986,18 @@ int dpdk_emit(struct ir_prog *ir, FILE *f)
 	fprintf(f, "apply {\n\trx m.%s\n", ir->meta[ir->m_input_port].name);
 	if (b.recirc >= 0)
 		fprintf(f, "\tmov m.%s 0\n", ir->meta[b.recirc].name);
+	if (b.cksum_hdr >= 0) {
+		/* checksums start cleared on every packet */
+		fprintf(f, "\tvalidate h.%s\n", ir->hdrs[b.cksum_hdr].name);
+		for (int x = 0; x < ir->nx; x++)
+			if (ir->exts[x].k == X_CKSUM)
+				fprintf(f, "\tmov h.%s.%s 0\n", ir->hdrs[b.cksum_hdr].name, ir->exts[x].name);
+	}
 	fprintf(f, "%s}\n", main_code);
 	for (int i = 0; i < ir->na; i++)
 		free(acode[i]);
 	free(acode);
 	free(main_code);
 	free(b.lay);
-	free(b.ck_start);
 	return ir->p->n_errors > errors || b.failed ? -EINVAL : 0;
 }

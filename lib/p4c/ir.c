@@ -2328,7 +2328,10 @@ static int instance(struct lw *w, struct p4n *d, struct p4t *t, const char *name
 	if (!strcmp(en, "InternetChecksum") || !strcmp(en, "Checksum")) {
 		x = new_extern(w, X_CKSUM, name, p4name);
 		if (en[0] == 'C')
-			unsupported(w, d->loc, "Checksum (a CRC)", "SWX computes only the one's complement checksum; use InternetChecksum");
+			unsupported(w, d->loc, "Checksum (a CRC)",
+				    "DPDK 22.11's only hash functions are jhash and crc32, which is CRC-32C "
+				    "with a zero seed and no final complement, neither the CRC-32 nor the "
+				    "CRC-16 PNA and PSA name; use InternetChecksum, or Hash where any hash will do");
 		return x;
 	}
 	if (!strcmp(en, "ActionProfile") || !strcmp(en, "ActionSelector")) {
@@ -2339,6 +2342,11 @@ static int instance(struct lw *w, struct p4n *d, struct p4t *t, const char *name
 		if (sel && eval(w, arg_list_get(args, 2), &v, 0))
 			ir->exts[x].width = (int)v;
 		return x;
+	}
+	if (!strcmp(en, "Digest")) {
+		unsupported(w, d ? d->loc : (struct p4_loc){ -1, 0, 0 }, "Digest",
+			    "DPDK 22.11's SWX pipeline has no instruction that sends data to the control plane");
+		return -1;
 	}
 	unsupported(w, d ? d->loc : (struct p4_loc){ -1, 0, 0 }, fmt(w, "extern '%s'", en),
 		    "the DPDK back end has no lowering for it");

@@ -54,3 +54,32 @@ def test_signed_order_shift_and_casts(hosts, infrap4d, workdir):
         assert nib >> 4 == (a & 0xff) >> 4 and nib & 15 == b & 15, (a, b, nib)
         assert mul10 == (a & 0xff) * 10 & 0xff, (a, mul10)
         assert umax == max(a & 0xff, b & 0xff), (a, b, umax)
+
+
+def test_internet_checksum_subtract(hosts, infrap4d, workdir):
+    """cksum_sub.p4 rewrites the destination address and TTL and updates the
+    IPv4 checksum incrementally with InternetChecksum.subtract: the result
+    must be the checksum scapy computes from scratch."""
+    from scapy.layers.inet import IP
+    spec = compile_test_program(workdir, "cksum_sub")
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    infrap4d(ports=[link_port("h1", h1), link_port("h2", h2)], spec=spec)
+    sn = h2.sniffer()
+    dsts = ["10.0.0.2", "192.168.255.0", "1.2.0.0", "255.255.255.255", "172.16.12.34"]
+    try:
+        frames = [Ether(src=H1_MAC, dst=H2_MAC) / IP(src="10.0.0.1", dst=d, ttl=64 - i, proto=253) /
+                  (b"ck-%d" % i + b"x" * 40) for i, d in enumerate(dsts)]
+        h1.send(frames)
+        for i, d in enumerate(dsts):
+            got = frames_to(sn, b"ck-%d" % i)
+            assert len(got) == 1, d
+            ip = got[0][IP]
+            want = IP(bytes(frames[i][IP]))
+            want.dst = ".".join(str(b) for b in (bytes(int(x) for x in d.split("."))[:2] +
+                                                 bytes(x ^ 0xff for x in bytes(int(x) for x in d.split("."))[2:])))
+            want.ttl -= 1
+            want.chksum = None
+            assert (ip.dst, ip.ttl) == (want.dst, want.ttl)
+            assert ip.chksum == IP(bytes(want)).chksum, (d, hex(ip.chksum), hex(IP(bytes(want)).chksum))
+    finally:
+        sn.close()
