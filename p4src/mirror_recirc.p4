@@ -11,10 +11,13 @@
  * Frames of EtherType 0x88b5 carry a probe header {want, seen, pass, pad}:
  * while seen < want the pipeline increments seen and recirculates the frame
  * (it is parsed again, as the deparser emitted it); then it is forwarded with
- * pass set to istd.pass, the number of recirculations it went through.
+ * pass set to istd.pass, the number of recirculations it went through, and
+ * its pad byte set by probe_pad (set_pad(v) writes v into hdr.probe.pad, a
+ * directional parameter the actions list binds).
  *
  * Tables (spec names):  l2_fwd      hdr.ethernet.dst_addr exact -> send(port) | drop
  *                       mirror_src  hdr.ethernet.src_addr exact -> mirror_to(session) | NoAction
+ *                       probe_pad   hdr.ethernet.dst_addr exact -> set_pad(v) | NoAction
  */
 #include <core.p4>
 #include <pna.p4>
@@ -97,6 +100,21 @@ control MainControlImpl(inout headers_t hdr, inout metadata_t meta,
         default_action = NoAction();
         size = 64;
     }
+    /* a directional parameter bound in the actions list: f is hdr.probe.pad */
+    action set_pad(inout bit<8> f, bit<8> v) {
+        f = v;
+    }
+    table probe_pad {
+        key = {
+            hdr.ethernet.dst_addr : exact;
+        }
+        actions = {
+            set_pad(hdr.probe.pad);
+            NoAction;
+        }
+        default_action = NoAction();
+        size = 64;
+    }
     apply {
         if (hdr.probe.isValid() && hdr.probe.seen < hdr.probe.want) {
             hdr.probe.seen = hdr.probe.seen + 1;
@@ -105,6 +123,7 @@ control MainControlImpl(inout headers_t hdr, inout metadata_t meta,
         }
         if (hdr.probe.isValid()) {
             hdr.probe.pass = (bit<8>)(PassNumberUint_t)istd.pass;
+            probe_pad.apply();
         }
         l2_fwd.apply();
         mirror_src.apply();

@@ -75,6 +75,7 @@ struct lw {
 	int errors_before;
 	int *act_of_decl_k;	/* parallel arrays: action decl -> ir action */
 	struct p4n **act_decl;
+	struct p4n **act_ref;	/* the actions-list entry that bound its directional parameters */
 	int nad;
 	struct p4n **key_expr;	/* per table key: expression to compute at apply, or NULL */
 	int *key_tbl, *key_idx;
@@ -1690,8 +1691,31 @@ static const char *unique_name(struct lw *w, const char *want, bool table)
 	}
 }
 
-/* Lowers an action used by tables, once per declaration. */
-static int table_action(struct lw *w, struct p4n *act)
+static void expr_text(struct p4n *e, char *buf, size_t len);
+
+/* Do two actions-list entries bind an action's directional parameters to
+ * the same expressions? */
+static bool same_binding(struct p4n *act, struct p4n *r1, struct p4n *r2)
+{
+	for (int i = 0; i < act->kids.n; i++) {
+		char t1[256], t2[256];
+		if (act->kids.v[i]->op == DIR_NONE)
+			continue;
+		if (!arg(r1, i) || !arg(r2, i))
+			return false;
+		expr_text(arg(r1, i), t1, sizeof(t1));
+		expr_text(arg(r2, i), t2, sizeof(t2));
+		if (strcmp(t1, t2) || !strcmp(t1, "key"))
+			return false;
+	}
+	return true;
+}
+
+/* Lowers an action used by tables, once per declaration. Its directional
+ * parameters are bound to the arguments ref (the table's actions-list entry;
+ * NULL for default actions and entries, which reuse the first binding)
+ * gives them; the others are action data. */
+static int table_action_ref(struct lw *w, struct p4n *act, struct p4n *ref)
 {
 	struct ir_prog *ir = w->ir;
 	struct ir_code_list *saved_code = w->code;
@@ -1699,20 +1723,32 @@ static int table_action(struct lw *w, struct p4n *act)
 	int nb = w->nb, saved_ret = w->ret_label, k;
 
 	for (int i = 0; i < w->nad; i++)
-		if (w->act_decl[i] == act)
+		if (w->act_decl[i] == act) {
+			struct p4n *first = w->act_ref[i];
+			if (ref && first && first != ref && !same_binding(act, first, ref))
+				unsupported(w, ref->loc, fmt(w, "binding the directional parameters of '%s' "
+							     "differently from an earlier table", act->name),
+					    "an action is lowered once, with one binding");
+			if (ref && !first)
+				w->act_ref[i] = ref;
 			return w->act_of_decl_k[i];
+		}
 	ir->acts = grow(w, ir->acts, &ir->capa, ir->na, sizeof(*ir->acts));
 	k = ir->na++;
 	{
 		struct p4n **v = p4_alloc(w->a, sizeof(*v) * (w->nad + 1));
+		struct p4n **rs = p4_alloc(w->a, sizeof(*rs) * (w->nad + 1));
 		int *ks = p4_alloc(w->a, sizeof(*ks) * (w->nad + 1));
 		if (w->nad) {
 			memcpy(v, w->act_decl, sizeof(*v) * w->nad);
+			memcpy(rs, w->act_ref, sizeof(*rs) * w->nad);
 			memcpy(ks, w->act_of_decl_k, sizeof(*ks) * w->nad);
 		}
 		v[w->nad] = act;
+		rs[w->nad] = ref;
 		ks[w->nad] = k;
 		w->act_decl = v;
+		w->act_ref = rs;
 		w->act_of_decl_k = ks;
 		w->nad++;
 	}
@@ -1728,9 +1764,10 @@ static int table_action(struct lw *w, struct p4n *act)
 	for (int i = 0; i < act->kids.n; i++) {
 		struct p4n *prm = act->kids.v[i];
 		if (prm->op != DIR_NONE) {
-			unsupported(w, prm->loc, fmt(w, "directional parameter '%s' of an action used by a table",
-						     prm->name),
-				    "table actions take only action data");
+			if (!ref || !arg(ref, i))
+				unsupported(w, prm->loc, fmt(w, "directional parameter '%s' of an action used by a table",
+							     prm->name),
+					    "the table's actions list does not bind it to an argument");
 			continue;
 		}
 		int wd = type_width(prm->type);
@@ -1746,6 +1783,22 @@ static int table_action(struct lw *w, struct p4n *act)
 	}
 	w->code = &ir->acts[k].code;
 	w->act = &ir->acts[k];
+	/* directional parameters: the places (or values) the actions list names */
+	for (int i = 0; ref && i < act->kids.n; i++) {
+		struct p4n *prm = act->kids.v[i], *a = arg(ref, i);
+		if (prm->op == DIR_NONE || !a)
+			continue;
+		const char *pk = place_key(w, a);
+		if (pk)
+			bind_push(w, (struct bind){ .decl = prm, .kind = 0, .prefix = pk });
+		else if (prm->op == DIR_IN)
+			bind_push(w, (struct bind){ .decl = prm, .kind = 2,
+						    .op = is_bool_expr(a) ? materialize_bool(w, a) :
+							  lower_expr(w, a, type_width(prm->type)) });
+		else
+			unsupported(w, a->loc, fmt(w, "binding out parameter '%s' to this expression", prm->name),
+				    "it is not a header or metadata field");
+	}
 	w->ret_label = new_label(w);
 	int rl = w->ret_label;
 	lower_block(w, act->b);
@@ -1756,6 +1809,11 @@ static int table_action(struct lw *w, struct p4n *act)
 	w->ret_label = saved_ret;
 	w->nb = nb;
 	return k;
+}
+
+static int table_action(struct lw *w, struct p4n *act)
+{
+	return table_action_ref(w, act, NULL);
 }
 
 /* ---- tables ---- */
@@ -1803,6 +1861,16 @@ static void expr_text(struct p4n *e, char *buf, size_t len)
 	default:
 		snprintf(buf, len, "key");
 	}
+}
+
+/* How many parameters of action act have a direction (they come first). */
+static int n_directional(struct p4n *act)
+{
+	int n = 0;
+
+	while (n < act->kids.n && act->kids.v[n]->op != DIR_NONE)
+		n++;
+	return n;
 }
 
 static int new_extern(struct lw *w, enum ir_extk k, const char *name, const char *p4name)
@@ -1885,8 +1953,9 @@ static void lower_entries(struct lw *w, int ti, struct p4n *pr)
 		ok = entry_keys(w, &w->ir->tables[ti], en->a, e.keys);
 		e.action = table_action(w, ref->a->decl);
 		e.args = p4_alloc(w->a, sizeof(uint64_t) * (ref->kids.n + ref->a->decl->kids.n + 1));
-		for (int j = 0; ok && j < ref->kids.n; j++)
-			ok = eval(w, arg(ref, j), &e.args[j], 0);
+		int ndir = n_directional(ref->a->decl);
+		for (int j = ndir; ok && j < ref->kids.n; j++)
+			ok = eval(w, arg(ref, j), &e.args[j - ndir], 0);
 		if (en->c)
 			ok = ok && eval(w, en->c, &prio, 0);
 		/* entries without a priority rank by position (fixed in lower_table) */
@@ -1999,7 +2068,7 @@ static void lower_table(struct lw *w, struct p4n *t)
 				struct p4n *r = pr->kids.v[j];
 				if (!r->a->decl || r->a->decl->kind != N_ACTION)
 					continue;
-				int k = table_action(w, r->a->decl);
+				int k = table_action_ref(w, r->a->decl, r);
 				tb = &ir->tables[ti];
 				tb->acts[tb->na++] = (struct ir_table_action){ k, has_anno(&r->annos, "defaultonly"),
 									       has_anno(&r->annos, "tableonly") };
@@ -2028,8 +2097,9 @@ static void lower_table(struct lw *w, struct p4n *t)
 			tb->def_action = k;
 			tb->def_const = pr->is_const;
 			tb->def_args = p4_alloc(w->a, sizeof(uint64_t) * (ref->decl->kids.n + 1));
-			for (int j = 0; pr->a->kind == E_CALL && j < pr->a->kids.n; j++)
-				if (!eval(w, arg(pr->a, j), &tb->def_args[j], 0))
+			int ndir = n_directional(ref->decl);
+			for (int j = ndir; pr->a->kind == E_CALL && j < pr->a->kids.n; j++)
+				if (!eval(w, arg(pr->a, j), &tb->def_args[j - ndir], 0))
 					unsupported(w, arg(pr->a, j)->loc, "a default action argument that is not a constant",
 						    "the spec states default arguments as numbers");
 		} else if (!strcmp(pr->name, "add_on_miss")) {

@@ -35,6 +35,11 @@ def test_mirror_and_recirculate(hosts, infrap4d, workdir):
             w, seen, npass, _ = struct.unpack("!BBBB", bytes(got[0])[14:18])
             assert (w, seen, npass) == (want, want, want), (want, seen, npass)
         assert not frames_to(s0, b"pass-", timeout=0.3), "mirrored without a mirror entry"
+        # set_pad's inout parameter is bound to hdr.probe.pad by the table's actions list
+        d.ctl("add", "probe_pad", "match", H2_MAC, "action", "set_pad", "v", 0x5a)
+        h1.send(probe(1, b"padded"))
+        got = frames_to(s2, b"padded")
+        assert len(got) == 1 and bytes(got[0])[14:18] == b"\x01\x01\x01\x5a"
         assert d.ports()["h0"]["tx"] == 0
         # mirroring: frames from h1 are copied to session 3, the original still goes to h2.
         # infrap4d does not configure sessions yet (rte_swx_ctl_pipeline_mirroring_session_set
