@@ -39,15 +39,15 @@ char *infrap4d_read_spec(const char *path, struct ipdk_err *err)
 
 /* Builds a pipeline from a spec file, or from spec_text when spec_path is
  * empty (the embedded default when both are). */
-static int build(struct infrap4d_dp *dp, const char *spec_path, const char *spec_text,
-		 const char *spec_name, struct ipdk_dpdk_pipeline **pl, struct tdi_dev **tdi,
-		 struct ipdk_err *err)
+static int build_on(struct infrap4d_dp *dp, const char *spec_path, const char *spec_text,
+		    const char *spec_name, struct ipdk_port **ports, struct ipdk_dpdk_pipeline **pl,
+		    struct tdi_dev **tdi, struct ipdk_err *err)
 {
 	struct ipdk_dpdk_pipeline_cfg pcfg = {
 		.spec_path = spec_path && spec_path[0] ? spec_path : NULL,
 		.spec_text = spec_text ? spec_text : infrap4d_default_spec,
 		.spec_name = spec_text ? spec_name : "default-pipeline(l2l3.spec)",
-		.ports = dp->ports,
+		.ports = ports,
 		.n_ports = dp->n_ports,
 		.numa_node = -1,
 	};
@@ -73,6 +73,13 @@ static int build(struct infrap4d_dp *dp, const char *spec_path, const char *spec
 	}
 	dp->generation++;
 	return 0;
+}
+
+static int build(struct infrap4d_dp *dp, const char *spec_path, const char *spec_text,
+		 const char *spec_name, struct ipdk_dpdk_pipeline **pl, struct tdi_dev **tdi,
+		 struct ipdk_err *err)
+{
+	return build_on(dp, spec_path, spec_text, spec_name, dp->ports, pl, tdi, err);
 }
 
 int infrap4d_entry_line(struct tdi_dev *tdi, const char *line, bool modify, struct ipdk_err *err)
@@ -233,6 +240,69 @@ int infrap4d_dp_load_text(struct infrap4d_dp *dp, const char *spec_text, const c
 	}
 	snprintf(desc, sizeof(desc), "%s (from P4Runtime)", name);
 	return swap(dp, pl, tdi, desc, err);
+}
+
+struct infrap4d_pending {
+	struct ipdk_dpdk_pipeline *pl;
+	struct tdi_dev *tdi;
+	char desc[IPDK_PATH_MAX];
+};
+
+int infrap4d_dp_build_pending(struct infrap4d_dp *dp, const char *spec_text, const char *name,
+			      int (*check)(struct tdi_dev *tdi, void *arg, struct ipdk_err *err),
+			      void *check_arg, struct infrap4d_pending **out, struct ipdk_err *err)
+{
+	/* no ports until it runs: gNMI may add or remove ports meanwhile */
+	struct ipdk_port *none[INFRAP4D_MAX_PORTS] = { NULL };
+	struct infrap4d_pending *pd = calloc(1, sizeof(*pd));
+	int rc;
+
+	if (!pd)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	rc = build_on(dp, NULL, spec_text, name, none, &pd->pl, &pd->tdi, err);
+	if (rc) {
+		free(pd);
+		return rc;
+	}
+	rc = check ? check(pd->tdi, check_arg, err) : 0;
+	if (rc) {
+		infrap4d_pending_free(pd);
+		return rc;
+	}
+	snprintf(pd->desc, sizeof(pd->desc), "%s (from P4Runtime)", name);
+	*out = pd;
+	return 0;
+}
+
+struct tdi_dev *infrap4d_pending_tdi(const struct infrap4d_pending *pd)
+{
+	return pd->tdi;
+}
+
+void infrap4d_pending_free(struct infrap4d_pending *pd)
+{
+	if (!pd)
+		return;
+	tdi_dev_close(pd->tdi);
+	ipdk_dpdk_pipeline_free(pd->pl);
+	free(pd);
+}
+
+int infrap4d_dp_commit_pending(struct infrap4d_dp *dp, struct infrap4d_pending *pd,
+			       struct ipdk_err *err)
+{
+	int rc = 0;
+
+	for (unsigned int i = 0; i < dp->n_ports && !rc; i++)
+		if (dp->ports[i])
+			rc = ipdk_dpdk_pipeline_port_set(pd->pl, i, dp->ports[i], err);
+	if (rc) {
+		infrap4d_pending_free(pd);
+		return rc;
+	}
+	rc = swap(dp, pd->pl, pd->tdi, pd->desc, err);  /* takes both, also on failure */
+	free(pd);
+	return rc;
 }
 
 void infrap4d_dp_stop(struct infrap4d_dp *dp)

@@ -110,6 +110,18 @@ int infrap4d_dp_load_text(struct infrap4d_dp *dp, const char *spec_text, const c
 			  int (*check)(struct tdi_dev *tdi, void *arg, struct ipdk_err *err),
 			  void *check_arg, struct ipdk_err *err);
 
+/* A pipeline built and checked but not running (P4Runtime's VERIFY_AND_SAVE):
+ * its TDI device takes writes; it gets the ports when it is committed. */
+struct infrap4d_pending;
+int infrap4d_dp_build_pending(struct infrap4d_dp *dp, const char *spec_text, const char *name,
+			      int (*check)(struct tdi_dev *tdi, void *arg, struct ipdk_err *err),
+			      void *check_arg, struct infrap4d_pending **out, struct ipdk_err *err);
+struct tdi_dev *infrap4d_pending_tdi(const struct infrap4d_pending *pd);
+/* Replaces the running pipeline with pd (consumed, also on failure). */
+int infrap4d_dp_commit_pending(struct infrap4d_dp *dp, struct infrap4d_pending *pd,
+			       struct ipdk_err *err);
+void infrap4d_pending_free(struct infrap4d_pending *pd);
+
 /* Locks the dataplane (TDI, pipeline replacement) and returns the TDI device. */
 struct tdi_dev *infrap4d_dp_lock(struct infrap4d_dp *dp);
 void infrap4d_dp_unlock(struct infrap4d_dp *dp);

@@ -1,6 +1,7 @@
 /*
- * infrap4d's P4Runtime glue: lends the dataplane to lib/p4rt (its lock, and
- * pipeline replacement from spec text) and starts the service with the
+ * infrap4d's P4Runtime glue: lends the dataplane to lib/p4rt (its lock,
+ * pipeline replacement from spec text, and pipelines saved by
+ * VERIFY_AND_SAVE until COMMIT) and starts the service with the
  * daemon's options. Without certificates in TLS modes, a daemon whose
  * P4Runtime settings are all defaults runs without P4Runtime (with a
  * warning); one asked for P4Runtime explicitly refuses to start.
@@ -34,6 +35,31 @@ static int dp_load(void *arg, const char *spec_text, const char *name, bool comm
 	return infrap4d_dp_load_text(arg, spec_text, name, commit, check, check_arg, err);
 }
 
+static int dp_save(void *arg, const char *spec_text, const char *name,
+		   int (*check)(struct tdi_dev *tdi, void *check_arg, struct ipdk_err *err),
+		   void *check_arg, void **saved, struct tdi_dev **tdi, struct ipdk_err *err)
+{
+	struct infrap4d_pending *pd;
+	int rc = infrap4d_dp_build_pending(arg, spec_text, name, check, check_arg, &pd, err);
+
+	if (rc)
+		return rc;
+	*saved = pd;
+	*tdi = infrap4d_pending_tdi(pd);
+	return 0;
+}
+
+static int dp_commit_saved(void *arg, void *saved, struct ipdk_err *err)
+{
+	return infrap4d_dp_commit_pending(arg, saved, err);
+}
+
+static void dp_drop_saved(void *arg, void *saved)
+{
+	(void)arg;
+	infrap4d_pending_free(saved);
+}
+
 static void on_replace(void *arg, struct tdi_dev *tdi, const char *spec_text, const char *name)
 {
 	(void)arg;
@@ -43,6 +69,7 @@ static void on_replace(void *arg, struct tdi_dev *tdi, const char *spec_text, co
 
 static const struct ipdk_p4rt_dp_ops dp_ops = {
 	.lock = dp_lock, .unlock = dp_unlock, .load = dp_load,
+	.save = dp_save, .commit_saved = dp_commit_saved, .drop_saved = dp_drop_saved,
 };
 
 /* The TLS files a mode needs, so a missing one is reported plainly. */

@@ -37,6 +37,17 @@ struct ipdk_p4rt_dp_ops {
 	int (*load)(void *arg, const char *spec_text, const char *name, bool commit,
 		    int (*check)(struct tdi_dev *tdi, void *check_arg, struct ipdk_err *err),
 		    void *check_arg, struct ipdk_err *err);
+	/* Optional (VERIFY_AND_SAVE): builds and checks like load, then keeps
+	 * the new pipeline, not running, as *saved with its TDI device in *tdi,
+	 * which takes writes until commit_saved() runs the pipeline in place of
+	 * the running one (forwarding state as written) or drop_saved() frees it.
+	 * commit_saved() consumes saved, also when it fails. Without these,
+	 * Writes between VERIFY_AND_SAVE and COMMIT are refused. */
+	int (*save)(void *arg, const char *spec_text, const char *name,
+		    int (*check)(struct tdi_dev *tdi, void *check_arg, struct ipdk_err *err),
+		    void *check_arg, void **saved, struct tdi_dev **tdi, struct ipdk_err *err);
+	int (*commit_saved)(void *arg, void *saved, struct ipdk_err *err);
+	void (*drop_saved)(void *arg, void *saved);
 };
 
 struct ipdk_p4rt_config {

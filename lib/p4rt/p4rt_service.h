@@ -24,9 +24,14 @@ struct p4rt_stream {
 	struct p4rt_u128 election;
 };
 
-/* A config kept by VERIFY_AND_SAVE until COMMIT. */
+/* A config kept by VERIFY_AND_SAVE until COMMIT. With the daemon's save
+ * ops its pipeline is built and held (handle, tdi) with its model, and
+ * Writes and Reads go to it until COMMIT runs it. */
 struct p4rt_saved {
 	bool pending;
+	void *handle;
+	struct tdi_dev *tdi;
+	struct p4_model *model;
 	uint8_t *device_config;
 	size_t device_config_len;
 	P4__Config__V1__P4Info *p4info;

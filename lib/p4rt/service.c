@@ -296,6 +296,17 @@ static void on_capabilities(struct ipdk_rpc_call *call, const ProtobufCMessage *
 
 /* ---- Write -------------------------------------------------------------- */
 
+/* The model (and in *tdi, the TDI device) Writes and Reads address: a config
+ * saved by VERIFY_AND_SAVE once there is one, else the running one; NULL
+ * when a saved config cannot take them. Dataplane lock held. */
+static struct p4_model *addressed(struct ipdk_p4rt *p, struct tdi_dev **tdi)
+{
+	if (!p->saved.pending)
+		return p->model;
+	*tdi = p->saved.tdi;
+	return p->saved.model;
+}
+
 static bool touches_profiles(const P4__V1__WriteRequest *req)
 {
 	for (size_t i = 0; i < req->n_updates; i++) {
@@ -368,6 +379,7 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	size_t n_failed = 0;
 	struct ipdk_err err;
 	struct tdi_dev *tdi;
+	struct p4_model *m;
 	void *saved = NULL;
 	int rc;
 
@@ -395,33 +407,34 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 		goto out;
 	}
 	tdi = p->ops.lock(p->ops_arg);
-	if (!p->model || p->saved.pending) {
+	m = addressed(p, &tdi);
+	if (!m) {
 		p->ops.unlock(p->ops_arg);
 		ipdk_rpc_finish(call, IPDK_RPC_FAILED_PRECONDITION, "%s",
-				p->model ? "a saved pipeline config awaits COMMIT" : "no pipeline config is set");
+				p->saved.pending ? "a saved pipeline config awaits COMMIT" : "no pipeline config is set");
 		goto out;
 	}
-	if (touches_profiles(req) && p->model->n_profiles)
-		saved = p4_profiles_save(p->model);
+	if (touches_profiles(req) && m->n_profiles)
+		saved = p4_profiles_save(m);
 	rc = tdi_batch_begin(tdi, &err);
-	if (!rc && p4_batch_begin(p->model, &err)) {
+	if (!rc && p4_batch_begin(m, &err)) {
 		tdi_batch_abort(tdi);
 		p->ops.unlock(p->ops_arg);
-		p4_profiles_drop(p->model, saved);
+		p4_profiles_drop(m, saved);
 		ipdk_rpc_finish(call, IPDK_RPC_RESOURCE_EXHAUSTED, "Write: out of memory");
 		goto out;
 	}
 	if (rc) {
 		p->ops.unlock(p->ops_arg);
-		p4_profiles_drop(p->model, saved);
+		p4_profiles_drop(m, saved);
 		ipdk_rpc_finish(call, IPDK_RPC_UNAVAILABLE, "Write: %s (the local control socket has a batch open)",
 				err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < req->n_updates; i++) {
 		ipdk_err_clear(&err);
-		p4_batch_update(p->model, i);
-		rc = p4_write_update(p->model, tdi, req->updates[i], &err);
+		p4_batch_update(m, i);
+		rc = p4_write_update(m, tdi, req->updates[i], &err);
 		if (!rc)
 			continue;
 		codes[i] = ipdk_rpc_code_from_errno(rc);
@@ -440,19 +453,19 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	}
 	if (atomic && n_failed) {
 		tdi_batch_abort(tdi);
-		p4_batch_abort(p->model);
+		p4_batch_abort(m);
 		if (saved)
-			p4_profiles_restore(p->model, saved);
+			p4_profiles_restore(m, saved);
 		saved = NULL;
 	} else {
 		rc = tdi_batch_commit(tdi, &err);
 		if (!rc) {
 			struct write_result w = { codes, msgs, n_failed };
 
-			p4_batch_commit(p->model, tdi, cell_failed, &w);
+			p4_batch_commit(m, tdi, cell_failed, &w);
 			n_failed = w.n_failed;
 		} else {
-			p4_batch_abort(p->model);
+			p4_batch_abort(m);
 			for (size_t i = 0; i < req->n_updates; i++) {
 				if (codes[i])
 					continue;
@@ -461,11 +474,11 @@ static void on_write(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 				n_failed++;
 			}
 			if (saved)
-				p4_profiles_restore(p->model, saved);
+				p4_profiles_restore(m, saved);
 			saved = NULL;
 		}
 	}
-	p4_profiles_drop(p->model, saved);
+	p4_profiles_drop(m, saved);
 	p->ops.unlock(p->ops_arg);
 	if (!n_failed) {
 		P4__V1__WriteResponse r = P4__V1__WRITE_RESPONSE__INIT;
@@ -577,15 +590,18 @@ static void *read_thread(void *arg)
 	struct read_ctx r = { 0 };
 	struct ipdk_err err;
 	struct tdi_dev *tdi;
+	struct p4_model *m;
 	int rc = 0;
 
 	ipdk_err_clear(&err);
 	tdi = p->ops.lock(p->ops_arg);
-	if (!p->model) {
-		rc = ipdk_err_set(&err, -EBUSY, "no pipeline config is set");
+	m = addressed(p, &tdi);
+	if (!m) {
+		rc = ipdk_err_set(&err, -EBUSY, "%s", p->saved.pending ? "a saved pipeline config awaits COMMIT"
+				  : "no pipeline config is set");
 	} else {
 		for (size_t i = 0; i < req->n_entities && !rc; i++)
-			rc = p4_read_entity(p->model, tdi, req->entities[i], read_emit, &r, &err);
+			rc = p4_read_entity(m, tdi, req->entities[i], read_emit, &r, &err);
 		if (!rc)
 			rc = read_seal(&r);
 	}
@@ -650,8 +666,14 @@ static int load_check(struct tdi_dev *tdi, void *arg, struct ipdk_err *err)
 	return p4_model_derive(tdi, lc->b->name, lc->b->spec, &lc->model, err);
 }
 
-static void saved_clear(struct p4rt_saved *s)
+/* Forgets the saved config (and frees its pipeline); dataplane lock held. */
+static void saved_clear(struct ipdk_p4rt *p)
 {
+	struct p4rt_saved *s = &p->saved;
+
+	if (s->handle)
+		p->ops.drop_saved(p->ops_arg, s->handle);
+	p4_model_free(s->model);
 	free(s->device_config);
 	if (s->p4info)
 		p4__config__v1__p4_info__free_unpacked(s->p4info, NULL);
@@ -712,6 +734,60 @@ static int push(struct ipdk_p4rt *p, const P4__V1__ForwardingPipelineConfig *cfg
 	return 0;
 }
 
+/* VERIFY_AND_SAVE's check: with the daemon's save ops the new pipeline and
+ * its model are kept (Writes go to them until COMMIT), else cfg is only
+ * verified. The previous saved config goes only when cfg is good. Dataplane
+ * lock held. */
+static int save(struct ipdk_p4rt *p, const P4__V1__ForwardingPipelineConfig *cfg,
+		struct ipdk_err *err)
+{
+	struct p4_bundle b;
+	struct load_check lc = { .b = &b };
+	struct tdi_dev *tdi = NULL;
+	void *handle = NULL;
+	int rc;
+
+	if (!p->ops.save) {
+		rc = push(p, cfg, false, err);
+		if (!rc)
+			saved_clear(p);
+		return rc;
+	}
+	rc = p4_bundle_decode(cfg, &b, err);
+	if (rc)
+		return rc;
+	lc.p4info = cfg->p4info ? cfg->p4info : b.p4info;
+	rc = p->ops.save(p->ops_arg, b.spec, b.name, load_check, &lc, &handle, &tdi, err);
+	p4_bundle_fini(&b);
+	if (rc)
+		return rc;
+	saved_clear(p);
+	p->saved.handle = handle;
+	p->saved.tdi = tdi;
+	p->saved.model = lc.model;
+	return 0;
+}
+
+/* COMMIT of a saved pipeline that took Writes: it runs as written. */
+static int commit_saved(struct ipdk_p4rt *p, struct ipdk_err *err)
+{
+	P4__V1__ForwardingPipelineConfig__Cookie ck = P4__V1__FORWARDING_PIPELINE_CONFIG__COOKIE__INIT;
+	struct p4rt_saved *s = &p->saved;
+	int rc = p->ops.commit_saved(p->ops_arg, s->handle, err);
+
+	s->handle = NULL;               /* consumed either way */
+	if (!rc) {
+		ck.cookie = s->cookie;
+		set_current(p, s->model, s->device_config, s->device_config_len,
+			    s->has_cookie ? &ck : NULL);
+		s->model = NULL;
+		s->device_config = NULL;
+		IPDK_LOG_INFO("p4rt: saved pipeline config committed with the state written since");
+	}
+	saved_clear(p);
+	return rc;
+}
+
 static void *set_pipeline_thread(void *arg)
 {
 	struct ipdk_rpc_call *call = arg;
@@ -735,13 +811,15 @@ static void *set_pipeline_thread(void *arg)
 			rc = ipdk_err_set(&err, -EINVAL, "the request has no config");
 			break;
 		}
-		rc = push(p, req->config, commit, &err);
-		if (rc || req->action != P4__V1__SET_FORWARDING_PIPELINE_CONFIG_REQUEST__ACTION__VERIFY_AND_SAVE) {
+		if (req->action != P4__V1__SET_FORWARDING_PIPELINE_CONFIG_REQUEST__ACTION__VERIFY_AND_SAVE) {
+			rc = push(p, req->config, commit, &err);
 			if (!rc && commit)
-				saved_clear(&p->saved);
+				saved_clear(p);
 			break;
 		}
-		saved_clear(&p->saved);
+		rc = save(p, req->config, &err);
+		if (rc)
+			break;
 		p->saved.pending = true;
 		p->saved.device_config = copy_bin(&req->config->p4_device_config);
 		p->saved.device_config_len = req->config->p4_device_config.len;
@@ -757,7 +835,8 @@ static void *set_pipeline_thread(void *arg)
 				free(buf);
 			}
 		}
-		IPDK_LOG_INFO("p4rt: pipeline config verified and saved; COMMIT runs it");
+		IPDK_LOG_INFO("p4rt: pipeline config verified and saved; COMMIT runs it%s",
+			      p->saved.handle ? " with what is written meanwhile" : "");
 		break;
 	}
 	case P4__V1__SET_FORWARDING_PIPELINE_CONFIG_REQUEST__ACTION__COMMIT: {
@@ -769,6 +848,10 @@ static void *set_pipeline_thread(void *arg)
 		}
 		if (!p->saved.pending) {
 			rc = ipdk_err_set(&err, -EBUSY, "COMMIT: no config was saved with VERIFY_AND_SAVE");
+			break;
+		}
+		if (p->saved.handle) {
+			rc = commit_saved(p, &err);
 			break;
 		}
 		saved_cfg = calloc(1, sizeof(*saved_cfg));
@@ -785,7 +868,7 @@ static void *set_pipeline_thread(void *arg)
 		rc = push(p, saved_cfg, true, &err);
 		free(saved_cfg);
 		if (!rc)
-			saved_clear(&p->saved);
+			saved_clear(p);
 		break;
 	}
 	case P4__V1__SET_FORWARDING_PIPELINE_CONFIG_REQUEST__ACTION__RECONCILE_AND_COMMIT:
@@ -832,6 +915,8 @@ static void on_get_pipeline(struct ipdk_rpc_call *call, const ProtobufCMessage *
 	P4__V1__ForwardingPipelineConfig cfg = P4__V1__FORWARDING_PIPELINE_CONFIG__INIT;
 	P4__V1__ForwardingPipelineConfig__Cookie ck = P4__V1__FORWARDING_PIPELINE_CONFIG__COOKIE__INIT;
 	P4__Config__V1__P4Info *info = NULL;
+	const struct p4rt_saved *sv;
+	const struct p4_model *m;
 	int t = req->response_type;
 
 	if (req->device_id != p->device_id) {
@@ -844,24 +929,27 @@ static void on_get_pipeline(struct ipdk_rpc_call *call, const ProtobufCMessage *
 		return;
 	}
 	p->ops.lock(p->ops_arg);
-	if (!p->model) {
+	/* a saved config that takes Writes is the one they are written for */
+	sv = p->saved.model ? &p->saved : NULL;
+	m = sv ? sv->model : p->model;
+	if (!m) {
 		p->ops.unlock(p->ops_arg);
 		ipdk_rpc_finish(call, IPDK_RPC_FAILED_PRECONDITION, "no pipeline config is set");
 		return;
 	}
-	if (p->has_cookie) {
-		ck.cookie = p->cookie;
+	if (sv ? sv->has_cookie : p->has_cookie) {
+		ck.cookie = sv ? sv->cookie : p->cookie;
 		cfg.cookie = &ck;
 	}
 	if (t == P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__RESPONSE_TYPE__ALL ||
 	    t == P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__RESPONSE_TYPE__P4INFO_AND_COOKIE) {
-		info = p4__config__v1__p4_info__unpack(NULL, p->model->p4info_len, p->model->p4info_bin);
+		info = p4__config__v1__p4_info__unpack(NULL, m->p4info_len, m->p4info_bin);
 		cfg.p4info = info;
 	}
 	if (t == P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__RESPONSE_TYPE__ALL ||
 	    t == P4__V1__GET_FORWARDING_PIPELINE_CONFIG_REQUEST__RESPONSE_TYPE__DEVICE_CONFIG_AND_COOKIE) {
-		cfg.p4_device_config.data = p->device_config;
-		cfg.p4_device_config.len = p->device_config_len;
+		cfg.p4_device_config.data = sv ? sv->device_config : p->device_config;
+		cfg.p4_device_config.len = sv ? sv->device_config_len : p->device_config_len;
 	}
 	r.config = &cfg;
 	ipdk_rpc_reply(call, &r.base);       /* encodes now: safe to unlock after */
@@ -903,7 +991,7 @@ void ipdk_p4rt_pipeline_replaced(struct ipdk_p4rt *p, struct tdi_dev *tdi, const
 	}
 	p4_bundle_device_config(spec_name, spec_text, &devcfg, &len);
 	set_current(p, m, devcfg, devcfg ? len : 0, NULL);
-	saved_clear(&p->saved);
+	saved_clear(p);
 }
 
 int ipdk_p4rt_create(const struct ipdk_p4rt_config *cfg, const struct ipdk_p4rt_dp_ops *ops,
@@ -977,7 +1065,7 @@ void ipdk_p4rt_destroy(struct ipdk_p4rt *p)
 	ipdk_rpc_server_destroy(p->srv);
 	p4_model_free(p->model);
 	free(p->device_config);
-	saved_clear(&p->saved);
+	saved_clear(p);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }

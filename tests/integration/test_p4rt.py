@@ -205,17 +205,37 @@ def test_set_pipeline_actions(env, client):
     with pytest.raises(grpc.RpcError) as e:
         client.set_pipeline(A.VERIFY, p4.ForwardingPipelineConfig(p4_device_config=b"\x00\x01"))
     assert code(e) == grpc.StatusCode.INVALID_ARGUMENT
-    # VERIFY_AND_SAVE, writes wait for COMMIT, COMMIT runs it
+    # VERIFY_AND_SAVE keeps the new pipeline aside: Writes and Reads address
+    # it (and Get returns its config) while the old one forwards; COMMIT runs
+    # it with what was written
     client.set_pipeline(A.VERIFY_AND_SAVE, good)
+    assert client.get_pipeline().cookie.cookie == 0xC0FFEE
     info = pc.Info(client.get_pipeline().p4info)
+    _l2_entries(client, info)
+    tid = info.table("l2_fwd").preamble.id
+    assert len(client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))) == 2
     with pytest.raises(grpc.RpcError) as e:
-        client.write([table_update("insert", info.entry("l2_fwd", {"h.ethernet.dst_addr": MAC2},
-                                                        "l2_forward", port=1))])
-    assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
+        client.write([table_update("insert", info.entry("l2_fwd", {"h.ethernet.dst_addr": 9},
+                                                        "l2_forward", port=1 << 33))])
+    assert code(e) == grpc.StatusCode.OUT_OF_RANGE
+    assert env["h1"].ping(env["h2"].ip, count=2) == 0      # not running yet
     gen = d.ctl("info")
     client.set_pipeline(A.COMMIT)
     assert client.get_pipeline().cookie.cookie == 0xC0FFEE
     assert "from P4Runtime" in d.ctl("info") and gen != d.ctl("info")
+    assert _answered(env["h1"], env["h2"].ip) == 3
+    assert len(client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid)))) == 2
+    # a second VERIFY_AND_SAVE replaces the first with what it had taken; a
+    # pipeline loaded through the control socket drops it
+    client.set_pipeline(A.VERIFY_AND_SAVE, good)
+    client.write([table_update("insert", info.entry("l2_fwd", {"h.ethernet.dst_addr": 5},
+                                                    "l2_forward", port=1))])
+    client.set_pipeline(A.VERIFY_AND_SAVE, good)
+    assert client.read(p4.Entity(table_entry=p4.TableEntry(table_id=tid))) == []
+    d.ctl("pipeline", "load", "default")
+    with pytest.raises(grpc.RpcError) as e:
+        client.set_pipeline(A.COMMIT)
+    assert code(e) == grpc.StatusCode.FAILED_PRECONDITION
     # VERIFY_AND_COMMIT with plain spec text, a new P4Info comes with it
     client.set_pipeline(A.VERIFY_AND_COMMIT, p4.ForwardingPipelineConfig(
         p4_device_config=open(spec_path("l2l3.spec")).read().encode()))
