@@ -35,10 +35,17 @@ struct journal_rec {
 	struct tdi_entry key;
 };
 
+/* A queued cell write; a direct one keeps only its entry's key. */
+struct queued_op {
+	struct p4_cell_op op;           /* op.entry NULL */
+	uint32_t table_id, priority;
+	struct tdi_field_value *keys;   /* direct: op.n_keys fields, else NULL */
+};
+
 struct p4_batch {
 	struct journal_rec *j;
 	uint32_t n_j, cap_j;
-	struct p4_cell_op *ops;
+	struct queued_op *ops;
 	uint32_t n_ops, cap_ops;
 	size_t update;
 };
@@ -320,10 +327,23 @@ int p4_batch_defer(struct p4_model *m, const struct p4_cell_op *op, struct ipdk_
 
 	if (!b)
 		return ipdk_err_set(err, -EINVAL, "cell write outside a batch");
+	struct queued_op *q;
+
 	if (p4_grow((void **)&b->ops, &b->cap_ops, b->n_ops, sizeof(*b->ops)))
 		return ipdk_err_set(err, -ENOMEM, "out of memory");
-	b->ops[b->n_ops] = *op;
-	b->ops[b->n_ops].update = b->update;
+	q = &b->ops[b->n_ops];
+	memset(q, 0, sizeof(*q));
+	if (op->entry) {
+		q->keys = malloc((op->n_keys + 1) * sizeof(*q->keys));
+		if (!q->keys)
+			return ipdk_err_set(err, -ENOMEM, "out of memory");
+		memcpy(q->keys, op->entry->key, op->n_keys * sizeof(*q->keys));
+		q->table_id = op->entry->table_id;
+		q->priority = op->entry->priority;
+	}
+	q->op = *op;
+	q->op.entry = NULL;
+	q->op.update = b->update;
 	b->n_ops++;
 	return 0;
 }
@@ -333,29 +353,42 @@ static void batch_free(struct p4_model *m)
 	if (!m->batch)
 		return;
 	free(m->batch->j);
+	for (uint32_t i = 0; i < m->batch->n_ops; i++)
+		free(m->batch->ops[i].keys);
 	free(m->batch->ops);
 	free(m->batch);
 	m->batch = NULL;
 }
 
-static int op_run(struct tdi_dev *tdi, const struct p4_cell_op *op, struct ipdk_err *err)
+static int op_run(struct tdi_dev *tdi, const struct queued_op *q, struct tdi_entry *e,
+		  struct ipdk_err *err)
 {
+	const struct p4_cell_op *op = &q->op;
 	struct p4m_cell_obj *c = op->c;
-	const struct tdi_entry *e = op->direct ? &op->entry : NULL;
+	bool direct = q->keys != NULL;
 	int rc;
+
+	if (direct) {
+		memset(e, 0, sizeof(*e));
+		e->table_id = q->table_id;
+		e->priority = q->priority;
+		memcpy(e->key, q->keys, op->n_keys * sizeof(*q->keys));
+	} else {
+		e = NULL;
+	}
 
 	switch (op->kind) {
 	case P4_OP_COUNTER_WRITE:
 		return tdi_counter_write(tdi, c->tdi_id, op->index, e, op->v[0], op->v[1], err);
 	case P4_OP_METER_RESET:
 		rc = tdi_meter_reset(tdi, c->tdi_id, op->index, e, err);
-		if (!rc && c->meter_cfg && !op->direct)
+		if (!rc && c->meter_cfg && !direct)
 			memset(c->meter_cfg[op->index], 0, sizeof(c->meter_cfg[op->index]));
 		return rc;
 	case P4_OP_METER_SET:
 		rc = tdi_meter_set(tdi, c->tdi_id, op->index, e, op->v[0], op->v[1], op->v[2], op->v[3],
 				   err);
-		if (rc || op->direct)
+		if (rc || direct)
 			return rc;
 		if (!c->meter_cfg)
 			c->meter_cfg = calloc(c->size + 1, sizeof(*c->meter_cfg));
@@ -374,16 +407,19 @@ void p4_batch_commit(struct p4_model *m, struct tdi_dev *tdi,
 		     void *arg)
 {
 	struct p4_batch *b = m->batch;
+	struct tdi_entry *e = b && b->n_ops ? malloc(sizeof(*e)) : NULL;
 
 	for (uint32_t i = 0; b && i < b->n_ops; i++) {
 		struct ipdk_err err;
 		int rc;
 
 		ipdk_err_clear(&err);
-		rc = op_run(tdi, &b->ops[i], &err);
+		rc = e ? op_run(tdi, &b->ops[i], e, &err)
+		     : ipdk_err_set(&err, -ENOMEM, "out of memory");
 		if (rc)
-			fail(b->ops[i].update, rc, &err, arg);
+			fail(b->ops[i].op.update, rc, &err, arg);
 	}
+	free(e);
 	p4_meta_end(m, false);
 	batch_free(m);
 }

@@ -647,13 +647,20 @@ static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const str
 			      uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
 			      struct ipdk_err *err);
 
-/* The direct counter cell a TableEntry's counter_data writes (INSERT and
- * MODIFY), checked before the entry changes; NULL when none is given. */
+/* The direct counter cell an update writes, checked before the entry
+ * changes: a MODIFY's counter_data, and on INSERT counter_data or 0 (the
+ * target keeps a cell's count when an entry takes the place of a deleted
+ * one); NULL when there is nothing to write. */
 static int entry_counter(const struct p4_model *m, struct tdi_dev *tdi, const struct p4m_table *t,
 			 const P4__V1__TableEntry *te, int type, const struct p4m_cell_obj **out,
 			 struct ipdk_err *err)
 {
 	*out = NULL;
+	if (type == P4__V1__UPDATE__TYPE__INSERT && !te->counter_data && t->direct_counter_id &&
+	    !te->is_default_action && !t->ranges) {
+		*out = p4m_cell(m->counters, m->n_counters, t->direct_counter_id);
+		return 0;
+	}
 	if (!te->counter_data || type == P4__V1__UPDATE__TYPE__DELETE)
 		return 0;
 	if (!t->direct_counter_id)
@@ -1072,15 +1079,15 @@ static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const str
 		op.v[1] = (uint64_t)d->byte_count;
 	}
 	if (e) {
-		op.direct = true;
-		op.entry = *e;
+		op.entry = e;
+		op.n_keys = tdi_dev_schema(tdi)->tables[e->table_id].n_keys;
 	}
 	return p4_batch_defer(m, &op, err);
 }
 
 /* Queues a meter config (or a reset when mc is NULL). */
-static int meter_cfg_write(struct p4_model *m, struct p4m_cell_obj *c, uint64_t index,
-			   const struct tdi_entry *e, const P4__V1__MeterConfig *mc,
+static int meter_cfg_write(struct p4_model *m, struct tdi_dev *tdi, struct p4m_cell_obj *c,
+			   uint64_t index, const struct tdi_entry *e, const P4__V1__MeterConfig *mc,
 			   struct ipdk_err *err)
 {
 	struct p4_cell_op op = { .kind = mc ? P4_OP_METER_SET : P4_OP_METER_RESET, .c = c,
@@ -1095,8 +1102,8 @@ static int meter_cfg_write(struct p4_model *m, struct p4m_cell_obj *c, uint64_t 
 		op.v[3] = (uint64_t)mc->pburst;
 	}
 	if (e) {
-		op.direct = true;
-		op.entry = *e;
+		op.entry = e;
+		op.n_keys = tdi_dev_schema(tdi)->tables[e->table_id].n_keys;
 	}
 	return p4_batch_defer(m, &op, err);
 }
@@ -1177,7 +1184,7 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 		if (!c || c->direct)
 			return ipdk_err_set(err, -EINVAL, "unknown meter id 0x%08x", me->meter_id);
 		rc = index_check(c, me->index, "meter", &index, err);
-		return rc ? rc : meter_cfg_write(m, c, index, NULL, me->config, err);
+		return rc ? rc : meter_cfg_write(m, tdi, c, index, NULL, me->config, err);
 	}
 	case P4__V1__ENTITY__ENTITY_DIRECT_METER_ENTRY: {
 		const P4__V1__DirectMeterEntry *de = en->direct_meter_entry;
@@ -1189,7 +1196,7 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 		c = (struct p4m_cell_obj *)p4m_cell(m->meters, m->n_meters, t->direct_meter_id);
 		if (!c)
 			return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
-		return meter_cfg_write(m, c, 0, &e, de->config, err);
+		return meter_cfg_write(m, tdi, c, 0, &e, de->config, err);
 	}
 	case P4__V1__ENTITY__ENTITY_REGISTER_ENTRY: {
 		const P4__V1__RegisterEntry *re = en->register_entry;

@@ -193,8 +193,10 @@ struct p4_cell_op {
 	size_t update;                  /* index of the update in the Write */
 	struct p4m_cell_obj *c;
 	uint64_t index;
-	bool direct;
-	struct tdi_entry entry;         /* direct: the table entry (key) */
+	/* direct: the table entry, of which the first n_keys key fields and the
+	 * priority are kept (compactly: a Write may queue one per entry) */
+	const struct tdi_entry *entry;
+	uint32_t n_keys;
 	uint64_t v[4];                  /* counter packets, bytes; meter cir, cburst, pir,
 					 * pburst; register value */
 };

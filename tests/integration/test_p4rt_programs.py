@@ -477,6 +477,30 @@ def test_meter_reg_counters_meter_register(env):
         assert len(frames_to(sn, b"mr-after-", count=10)) == 10
 
 
+def test_meter_reg_inserted_entry_counts_from_its_counter_data(env):
+    """An INSERT starts the entry's direct counter at counter_data, or 0: the
+    target would otherwise keep the count of a deleted entry whose place the
+    new one takes."""
+    c, info = load(env, "meter_reg")
+    te = info.entry("MainControlImpl.l2_fwd", {"hdr.ethernet.dst_addr": mac(H2_MAC)},
+                    "MainControlImpl.send", port=1)
+    dc = lambda: c.read(p4.Entity(direct_counter_entry=p4.DirectCounterEntry(
+        table_entry=te)))[0].direct_counter_entry.data.packet_count
+    c.write([table_update("insert", te)])
+    with Sniffers(env["h2"]) as (sn,):
+        env["h1"].send([Ether(src=H1_MAC, dst=H2_MAC, type=0x88b5) / (b"dc-%02d" % i + b"x" * 40)
+                        for i in range(4)])
+        assert len(frames_to(sn, b"dc-", count=4)) == 4
+    wait_until(lambda: dc() == 4)
+    c.write([table_update("delete", te)])
+    c.write([table_update("insert", te)])
+    assert dc() == 0
+    c.write([table_update("delete", te)])
+    te.counter_data.packet_count = 7
+    c.write([table_update("insert", te)])
+    assert dc() == 7
+
+
 def test_meter_reg_cell_writes_wait_for_the_batch(env):
     """Counter, meter and register writes of an aborted batch do not happen;
     in a committed batch they happen in order."""
