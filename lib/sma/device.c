@@ -204,6 +204,9 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 		rc = ipdk_vdev_add(sma->table, &c, err);
 		if (rc) {
 			device_unserve(d);
+			/* the VM is not there (now): a condition to retry, not a missing object */
+			if (rc == -ENOENT || rc == -ECONNREFUSED)
+				rc = err->code = -EHOSTUNREACH;
 			goto fail;
 		}
 	}

@@ -165,6 +165,23 @@ def test_device_limit(tmp_path):
         ipu.stop()
 
 
+def test_no_vm(tmp_path):
+    """A VM that is not running: CreateDevice is UNAVAILABLE and leaves nothing."""
+    ipu = IpuStoraged(str(tmp_path), qmp=str(tmp_path / "no-vm-qmp.sock"))
+    try:
+        sma = SmaClient(ipu.sma_port)
+        vid = str(uuid.uuid4())
+        ipu.ctl("bdev_ram %s 1" % vid)
+        req = pb.CreateDeviceRequest(volume=local_volume(vid))
+        req.virtio_blk.physical_id = 0
+        code, msg = sma.error("CreateDevice", req)
+        assert code == grpc.StatusCode.UNAVAILABLE and "no VM is running" in msg, msg
+        assert ipu.devices() == [] and os.listdir(ipu.vhost_dir) == []
+        sma.close()
+    finally:
+        ipu.stop()
+
+
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
     d = str(tmp_path_factory.mktemp("sma-certs"))
