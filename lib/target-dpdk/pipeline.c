@@ -62,6 +62,7 @@ struct ipdk_dpdk_pipeline {
 	uint32_t n_ports_in;  /* n_ports padded to a power of two */
 	struct rte_ring *idle_ring;
 	_Atomic(const _Atomic uint64_t *) rounds; /* set while a thread runs it */
+	bool state_adopted;   /* the TDI target's table state replaced DPDK's */
 };
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -498,12 +499,45 @@ fail:
 	return rc;
 }
 
+void ipdk_dpdk_pipeline_state_adopted(struct ipdk_dpdk_pipeline *pl)
+{
+	pl->state_adopted = true;
+}
+
+/*
+ * DPDK 22.11's control handle keeps a second table-state array in which the
+ * objects of tables rebuilt on change (wildcard and LPM tables, which have no
+ * incremental add) are the very objects of the pipeline's array; its free
+ * frees them, and so does rte_swx_pipeline_free() (an "EAL: Error: Invalid
+ * memory" at best, a corrupted heap at worst). After the handle is gone they
+ * are taken out of the pipeline's array. Once the TDI target has put in its
+ * own array (swx_state.c) nothing is shared any more: it owns those objects.
+ */
+static void ctl_free(struct ipdk_dpdk_pipeline *pl)
+{
+	struct rte_swx_ctl_pipeline_info info;
+	struct rte_swx_table_state *ts = NULL;
+
+	rte_swx_ctl_pipeline_free(pl->ctl);
+	pl->ctl = NULL;
+	if (pl->state_adopted || rte_swx_ctl_pipeline_info_get(pl->p, &info) ||
+	    rte_swx_pipeline_table_state_get(pl->p, &ts) || !ts)
+		return;
+	for (uint32_t i = 0; i < info.n_tables; i++) {
+		struct rte_swx_table_ops ops;
+		int stub = 0;
+
+		if (!rte_swx_ctl_table_ops_get(pl->p, i, &ops, &stub) && !stub && !ops.add)
+			ts[i].obj = NULL;
+	}
+}
+
 void ipdk_dpdk_pipeline_free(struct ipdk_dpdk_pipeline *pl)
 {
 	if (!pl)
 		return;
 	if (pl->ctl)
-		rte_swx_ctl_pipeline_free(pl->ctl);
+		ctl_free(pl);
 	if (pl->p)
 		rte_swx_pipeline_free(pl->p);
 	rte_ring_free(pl->idle_ring);

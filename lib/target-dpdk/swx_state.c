@@ -30,6 +30,7 @@
 
 #include "ipdk/log.h"
 #include "ipdk/target_dpdk.h"
+#include "pipeline_priv.h"
 #include "swx_state.h"
 
 #define NAME_SZ RTE_SWX_CTL_NAME_SIZE
@@ -798,6 +799,7 @@ int swx_state_create(struct ipdk_dpdk_pipeline *pl, struct swx_state **out,
 	if (rc)
 		goto fail;
 	rte_swx_pipeline_table_state_set(s->p, s->ts[0]);
+	ipdk_dpdk_pipeline_state_adopted(s->pl);
 	s->active = 0;
 	ipdk_dpdk_pipeline_quiesce(s->pl);
 	/* The objects of rebuilt tables in the old array are also in the copy
