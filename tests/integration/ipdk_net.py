@@ -179,9 +179,12 @@ class Host:
         self.run("ip", "neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "permanent")
 
     def ping(self, ip, count=3, interval=0.2, wait=1):
-        """Returns the number of replies received."""
+        """Returns the number of replies received. ping runs until count replies
+        came or its deadline passed: without -w it stops ~200 ms after its last
+        probe, so a reply held up by a busy CPU would count as lost."""
+        deadline = int(count * interval + wait + 2)
         r = self.run("ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", str(wait),
-                     ip, check=False, timeout=count * (interval + wait) + 10)
+                     "-w", str(deadline), ip, check=False, timeout=deadline + 10)
         for line in r.stdout.splitlines():
             if "received" in line:
                 return int(line.split(",")[1].split()[0])
