@@ -196,9 +196,10 @@ void ipdk_dpdk_runner_remove(struct ipdk_dpdk_runner *r, struct ipdk_dpdk_pipeli
 void ipdk_dpdk_runner_stop(struct ipdk_dpdk_runner *r);
 
 /* Returns once every packet that was inside pipeline pl when this was called
- * has left it (the thread running pl has completed two more rounds), so state
- * the data path may still have been reading can be changed. Returns at once
- * when no thread runs pl. Control path only. */
+ * has left it, so state the data path may still have been reading can be
+ * changed: its inputs admit nothing until the thread running pl has seen no
+ * packet in flight (a pause of a few runs). Returns at once when no thread
+ * runs pl. Control path only. */
 void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl);
 
 #endif

@@ -2,8 +2,10 @@
  * Pipelines of the DPDK target: one SWX pipeline built from a spec and a list
  * of port slots, with the control handle TDI drives. The builder hides the SWX
  * pipeline's constraints from users: the input port count is padded to a power
- * of two with idle inputs, and one extra output port is appended last because
- * SWX sends dropped packets to the last output port.
+ * of two with input slots that stay empty, and one extra output port is
+ * appended last because SWX sends dropped packets to the last output port.
+ * The pipeline threads run it through ipdk_dpdk_pipeline_run(), which keeps
+ * what ipdk_dpdk_pipeline_quiesce() needs to know that no packet is in flight.
  *
  * Port slots. SWX fixes a pipeline's ports when it is built, yet ports come
  * and go while it runs (gNMI). So every pipeline port id is a slot: an SWX
@@ -50,6 +52,7 @@ struct slot {
 	struct ipdk_port_stats base;
 	struct ipdk_port_counters port_base;       /* the occupant's, when it moved in */
 	uint64_t writer_drops_base;
+	const atomic_uint *hold;                   /* the pipeline's */
 	uint32_t id;
 } __attribute__((aligned(64)));
 
@@ -59,9 +62,11 @@ struct ipdk_dpdk_pipeline {
 	struct rte_swx_ctl_pipeline *ctl;
 	struct slot *slots;
 	uint32_t n_ports;     /* slots: ids 0 .. n_ports-1 */
-	uint32_t n_ports_in;  /* n_ports padded to a power of two */
-	struct rte_ring *idle_ring;
+	uint32_t n_ports_in;  /* n_ports padded to a power of two; ids past n_ports
+			       * are input slots that stay empty */
 	_Atomic(const _Atomic uint64_t *) rounds; /* set while a thread runs it */
+	atomic_uint hold;           /* quiescers waiting: no input admits a packet */
+	_Atomic uint64_t drained;   /* runs that ended with no packet in flight */
 	bool state_adopted;   /* the TDI target's table state replaced DPDK's */
 };
 
@@ -161,7 +166,8 @@ static int slot_rx(void *obj, struct rte_swx_pkt *pkt)
 	struct slot *s = obj;
 	const struct ipdk_port_io *io = atomic_load_explicit(&s->io, memory_order_acquire);
 
-	if (!io || !io->in_ops->pkt_rx(io->in, pkt)) {
+	if (!io || atomic_load_explicit(s->hold, memory_order_relaxed) ||
+	    !io->in_ops->pkt_rx(io->in, pkt)) {
 		s->rx_empty++;
 		return 0;
 	}
@@ -288,9 +294,11 @@ static int slots_config(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 	if (rc && rc != -EEXIST)
 		return ipdk_err_set(err, rc, "pipeline %s: cannot register port slots: %s",
 				    pl->name, strerror(-rc));
-	for (uint32_t id = 0; id < pl->n_ports; id++) {
+	/* Inputs are padded to a power of two (SWX polls them round robin with a
+	 * mask) with slots that stay empty; they count their polls like the rest. */
+	for (uint32_t id = 0; id < pl->n_ports_in; id++) {
 		rc = rte_swx_pipeline_port_in_config(pl->p, id, "ipdk_slot", &pl->slots[id]);
-		if (!rc)
+		if (!rc && id < pl->n_ports)
 			rc = rte_swx_pipeline_port_out_config(pl->p, id, "ipdk_slot",
 							      &pl->slots[id]);
 		if (rc)
@@ -359,12 +367,9 @@ int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 	return 0;
 }
 
-/* The padding inputs read from one ring that nothing ever writes to. */
-static int attach_padding(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
+/* The drop port: one output past the slots, which `drop` sends to. */
+static int attach_drop_port(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 {
-	struct rte_swx_port_ring_reader_params in = { .burst_size = 32 };
-	char ring_name[RTE_RING_NAMESIZE];
-	static unsigned int ring_seq;
 	int rc;
 
 	rc = rte_swx_pipeline_port_out_type_register(pl->p, "ipdk_drop", &drop_port_ops);
@@ -375,27 +380,6 @@ static int attach_padding(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 	if (rc)
 		return ipdk_err_set(err, rc, "pipeline %s: cannot add the drop port: %s",
 				    pl->name, strerror(-rc));
-
-	if (pl->n_ports_in == pl->n_ports)
-		return 0;
-
-	snprintf(ring_name, sizeof(ring_name), "ipdk_idle%u", __atomic_fetch_add(&ring_seq, 1, __ATOMIC_RELAXED));
-	pl->idle_ring = rte_ring_create(ring_name, 64, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	if (!pl->idle_ring)
-		return ipdk_err_set(err, -rte_errno, "pipeline %s: cannot create ring %s: %s",
-				    pl->name, ring_name, rte_strerror(rte_errno));
-	in.name = pl->idle_ring->name;
-	rc = rte_swx_pipeline_port_in_type_register(pl->p, "ipdk_idle",
-						    &rte_swx_port_ring_reader_ops);
-	if (rc && rc != -EEXIST)
-		return ipdk_err_set(err, rc, "pipeline %s: cannot register idle inputs: %s",
-				    pl->name, strerror(-rc));
-	for (uint32_t id = pl->n_ports; id < pl->n_ports_in; id++) {
-		rc = rte_swx_pipeline_port_in_config(pl->p, id, "ipdk_idle", &in);
-		if (rc)
-			return ipdk_err_set(err, rc, "pipeline %s: cannot add idle input %u: %s",
-					    pl->name, id, strerror(-rc));
-	}
 	return 0;
 }
 
@@ -432,15 +416,15 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 	snprintf(pl->name, sizeof(pl->name), "%s", cfg->name);
 	pl->n_ports = cfg->n_ports;
 	pl->n_ports_in = pow2_at_least(cfg->n_ports);
-	if (cfg->n_ports) {
-		pl->slots = aligned_alloc(64, cfg->n_ports * sizeof(*pl->slots));
-		if (!pl->slots) {
-			rc = ipdk_err_set(err, -ENOMEM, "pipeline %s: out of memory", cfg->name);
-			goto fail;
-		}
-		memset(pl->slots, 0, cfg->n_ports * sizeof(*pl->slots));
-		for (uint32_t i = 0; i < cfg->n_ports; i++)
-			pl->slots[i].id = i;
+	pl->slots = aligned_alloc(64, pl->n_ports_in * sizeof(*pl->slots));
+	if (!pl->slots) {
+		rc = ipdk_err_set(err, -ENOMEM, "pipeline %s: out of memory", cfg->name);
+		goto fail;
+	}
+	memset(pl->slots, 0, pl->n_ports_in * sizeof(*pl->slots));
+	for (uint32_t i = 0; i < pl->n_ports_in; i++) {
+		pl->slots[i].id = i;
+		pl->slots[i].hold = &pl->hold;
 	}
 
 	rc = rte_swx_pipeline_config(&pl->p, pl->name, cfg->numa_node < 0 ? 0 : cfg->numa_node);
@@ -465,7 +449,7 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 		if (rc)
 			goto fail;
 	}
-	rc = attach_padding(pl, err);
+	rc = attach_drop_port(pl, err);
 	if (rc)
 		goto fail;
 
@@ -540,7 +524,6 @@ void ipdk_dpdk_pipeline_free(struct ipdk_dpdk_pipeline *pl)
 		ctl_free(pl);
 	if (pl->p)
 		rte_swx_pipeline_free(pl->p);
-	rte_ring_free(pl->idle_ring);
 	free(pl->slots);
 	free(pl);
 }
@@ -550,22 +533,78 @@ void ipdk_dpdk_pipeline_set_rounds(struct ipdk_dpdk_pipeline *pl, const _Atomic 
 	atomic_store(&pl->rounds, rounds);
 }
 
+/*
+ * Quiescing. A packet in flight keeps the table state and the port slots it
+ * saw at rx until its last instruction, and SWX interleaves up to
+ * RTE_SWX_PIPELINE_THREADS_MAX packets: a long program (or one whose packets
+ * do not yield while others wait in a table lookup) can keep a packet in
+ * flight for any number of runs. So rather than counting runs, a quiescer
+ * holds admission (every input slot reports nothing to read) and waits for a
+ * run whose every instruction polled an input: each rx, and each tx (which
+ * polls for the next packet), ends with a yield to the next SWX thread, so
+ * such a run of at least THREADS_MAX instructions has found every thread
+ * without a packet. Admission resumes when the last quiescer is done.
+ */
+#define QUIESCE_MIN_QUANTUM 16   /* RTE_SWX_PIPELINE_THREADS_MAX in DPDK 22.11 */
+
+/* Polls of all inputs so far, and how many of them got a packet; pipeline
+ * thread only (it writes the counters). */
+static void rx_polls(const struct ipdk_dpdk_pipeline *pl, uint64_t *polls, uint64_t *pkts)
+{
+	uint64_t n = 0, got = 0;
+
+	for (uint32_t i = 0; i < pl->n_ports_in; i++) {
+		got += pl->slots[i].rx_pkts;
+		n += pl->slots[i].rx_empty;
+	}
+	*polls = n + got;
+	*pkts = got;
+}
+
+enum ipdk_dpdk_run ipdk_dpdk_pipeline_run(struct ipdk_dpdk_pipeline *pl, uint32_t quantum,
+					  bool want_idle)
+{
+	bool hold = atomic_load_explicit(&pl->hold, memory_order_acquire);
+	uint64_t polls0, pkts0, polls1, pkts1;
+	bool idle;
+
+	if (!hold && !want_idle) {
+		rte_swx_pipeline_run(pl->p, quantum);
+		return IPDK_DPDK_RUN_BUSY;
+	}
+	if (hold && quantum < QUIESCE_MIN_QUANTUM)
+		quantum = QUIESCE_MIN_QUANTUM;
+	rx_polls(pl, &polls0, &pkts0);
+	rte_swx_pipeline_run(pl->p, quantum);
+	rx_polls(pl, &polls1, &pkts1);
+	idle = polls1 - polls0 == quantum && pkts1 == pkts0;
+	if (!hold)
+		return idle ? IPDK_DPDK_RUN_IDLE : IPDK_DPDK_RUN_BUSY;
+	if (idle && quantum >= QUIESCE_MIN_QUANTUM)
+		atomic_fetch_add_explicit(&pl->drained, 1, memory_order_release);
+	return IPDK_DPDK_RUN_QUIESCING;
+}
+
 void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl)
 {
 	const _Atomic uint64_t *rounds = atomic_load(&pl->rounds);
+	unsigned long naps = 0;
 	uint64_t start;
 
 	if (!rounds)
 		return;
-	start = atomic_load(rounds);
-	/* A round runs RUNNER_INSTR_QUANTUM instructions over at most 16 packets
-	 * in flight; two full rounds see every one of them out. A sleeping idle
-	 * thread wakes within idle_max_us. */
-	while (atomic_load(rounds) < start + 2 && atomic_load(&pl->rounds) == rounds) {
+	atomic_fetch_add(&pl->hold, 1);
+	start = atomic_load(&pl->drained);
+	/* Two drained runs: the first may have begun before the hold was seen. */
+	while (atomic_load(&pl->drained) < start + 2 && atomic_load(&pl->rounds) == rounds) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000 };
 
 		nanosleep(&ts, NULL);
+		if (++naps % 100000 == 0)   /* about every second */
+			IPDK_LOG_WARN("pipeline %s: still waiting for packets in flight to "
+				      "leave (does the program loop?)", pl->name);
 	}
+	atomic_fetch_sub(&pl->hold, 1);
 }
 
 const char *ipdk_dpdk_pipeline_name(const struct ipdk_dpdk_pipeline *pl)

@@ -56,26 +56,6 @@ struct ipdk_dpdk_runner {
 	struct rthread *threads;
 };
 
-/* Sum of packets received on all inputs of the list's pipelines: the only
- * portable way to learn whether a round did any work. */
-static uint64_t rx_total(const struct plist *l)
-{
-	uint64_t sum = 0;
-
-	for (unsigned int i = 0; i < l->n; i++) {
-		struct rte_swx_pipeline *p = ipdk_dpdk_pipeline_swx(l->pl[i]);
-		uint32_t n = ipdk_dpdk_pipeline_n_ports(l->pl[i]);
-
-		for (uint32_t id = 0; id < n; id++) {
-			struct rte_swx_port_in_stats st;
-
-			if (!rte_swx_ctl_pipeline_port_in_stats_read(p, id, &st))
-				sum += st.n_pkts;
-		}
-	}
-	return sum;
-}
-
 static uint32_t idle_quantum(struct ipdk_dpdk_pipeline *pl)
 {
 	uint32_t n = ipdk_dpdk_pipeline_n_ports(pl);
@@ -103,7 +83,6 @@ static void *thread_main(void *arg)
 	const bool busy = r->cfg.busy_poll;
 	const unsigned int idle_max = r->cfg.idle_max_us ? r->cfg.idle_max_us : 500;
 	unsigned int empty_rounds = 0, sleep_us = 1, round = 0;
-	uint64_t last_rx = 0;
 
 	if (rte_thread_register() < 0)
 		IPDK_LOG_WARN("pipeline thread %u: no DPDK lcore id; buffer caches unused", t->idx);
@@ -120,22 +99,33 @@ static void *thread_main(void *arg)
 			continue;
 		}
 		/* Once asleep, a wake-up polls each input about once: on TAP ports
-		 * every poll is a read() system call. */
-		for (unsigned int i = 0; i < l->n; i++)
-			rte_swx_pipeline_run(ipdk_dpdk_pipeline_swx(l->pl[i]),
-					     empty_rounds < RUNNER_IDLE_SPINS ? RUNNER_INSTR_QUANTUM :
-					     idle_quantum(l->pl[i]));
+		 * every poll is a read() system call. A run is idle when all it did
+		 * was poll empty inputs, which also means no packet was left in
+		 * flight (a long program may keep one for many runs). */
+		bool quiescing = false, idle = true;
+
+		for (unsigned int i = 0; i < l->n; i++) {
+			enum ipdk_dpdk_run res;
+
+			res = ipdk_dpdk_pipeline_run(l->pl[i], empty_rounds < RUNNER_IDLE_SPINS ?
+						     RUNNER_INSTR_QUANTUM :
+						     idle_quantum(l->pl[i]), !busy);
+			quiescing |= res == IPDK_DPDK_RUN_QUIESCING;
+			idle &= res == IPDK_DPDK_RUN_IDLE;
+		}
 		round++;
+		if (quiescing) {
+			/* Packets in flight must leave now: no back-off. */
+			empty_rounds = 0;
+			sleep_us = 1;
+			continue;
+		}
 		if (busy) {
 			if (round % RUNNER_FLUSH_EVERY == 0)
 				flush_all(l);
 			continue;
 		}
-
-		uint64_t rx = rx_total(l);
-
-		if (rx != last_rx) {
-			last_rx = rx;
+		if (!idle) {
 			empty_rounds = 0;
 			sleep_us = 1;
 			if (round % RUNNER_FLUSH_EVERY == 0)

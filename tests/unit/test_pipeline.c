@@ -3,8 +3,9 @@
  * to a power of two, the drop port appended last, errors from a broken spec,
  * threads that forward packets, hand pipelines over and back off when idle,
  * port slots filled, emptied and moved while a thread runs the pipeline, and a
- * TAP and a LINK port's error and drop counters read through their slots, and
- * freeing pipelines whose tables DPDK's control handle shares.
+ * TAP and a LINK port's error and drop counters read through their slots,
+ * freeing pipelines whose tables DPDK's control handle shares, and quiescing a
+ * pipeline whose packets stay in flight for many runs.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -547,6 +548,55 @@ static void test_free_rebuilt_tables(void **state)
 	free(log);
 }
 
+/* Each packet loops 100000 times (about 200000 instructions) between rx and
+ * tx (ports 0 <-> 1). */
+static const char *loop_spec =
+	"struct metadata_t {\n"
+	"	bit<32> port_in\n"
+	"	bit<32> port_out\n"
+	"	bit<32> x\n"
+	"}\n"
+	"metadata instanceof metadata_t\n"
+	"apply {\n"
+	"	rx m.port_in\n"
+	"	mov m.x 0\n"
+	"	LOOP : add m.x 1\n"
+	"	jmplt LOOP m.x 100000\n"
+	"	mov m.port_out m.port_in\n"
+	"	xor m.port_out 1\n"
+	"	tx m.port_out\n"
+	"}\n";
+
+/* Packets that stay in flight for hundreds of runs of the pipeline thread
+ * (the quiesce used to wait for two runs of 256 instructions): every packet
+ * admitted before ipdk_dpdk_pipeline_quiesce() is called has been handed to
+ * its output when it returns, and the traffic goes on afterwards. */
+static void test_quiesce_long_program(void **state)
+{
+	struct ipdk_dpdk_runner_cfg rcfg = { .n_threads = 1, .cpus = { -1 } };
+	struct ipdk_dpdk_pipeline *pl = build("long", loop_spec);
+	const size_t rx = offsetof(struct ipdk_port_stats, rx_packets);
+	const size_t tx = offsetof(struct ipdk_port_stats, tx_packets);
+	struct ipdk_dpdk_runner *r;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(ipdk_dpdk_runner_start(&rcfg, &r, &err), 0);
+	assert_int_equal(ipdk_dpdk_runner_add(r, 0, pl, &err), 0);
+	send_frames(0, 20);
+	for (int k = 0; k < 5; k++) {
+		uint64_t admitted;
+
+		for (int i = 0; i < 2000 && !(admitted = slot_stat(pl, 0, rx)); i++)
+			usleep(100);
+		ipdk_dpdk_pipeline_quiesce(pl);
+		assert_true(slot_stat(pl, 1, tx) >= admitted);
+	}
+	assert_int_equal(wait_for(1, 20), 20);
+	ipdk_dpdk_runner_stop(r);
+	ipdk_dpdk_pipeline_free(pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_tap_counters),
 		cmocka_unit_test(test_link_counters),
 		cmocka_unit_test(test_free_rebuilt_tables),
+		cmocka_unit_test(test_quiesce_long_program),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
