@@ -1537,6 +1537,17 @@ static int check_instr(struct spec *sp, const struct code_ctx *cx, const struct 
 		return spec_err(sp, in->line, -EINVAL, "%s: %s takes %u to %u operands, not %u",
 				cx->what, opname, op->min, op->max, n_ops);
 	}
+	/* DPDK 22.11 runs "regadd R IDX VAL" with both IDX and VAL immediate on
+	 * the first regarray, whatever R names. */
+	if (!strcmp(opname, "regadd") && is_immediate(in->tok[first + 2]) &&
+	    is_immediate(in->tok[first + 3]) && sp->regarrays.n &&
+	    strcmp(in->tok[first + 1], sp->regarrays.v[0]->name))
+		return spec_err(sp, in->line, -ENOTSUP,
+				"%s: regadd %s %s %s: with an immediate index and value DPDK "
+				"22.11 adds to the first regarray (%s), not to %s; put the index "
+				"or the value in a field", cx->what, in->tok[first + 1],
+				in->tok[first + 2], in->tok[first + 3],
+				sp->regarrays.v[0]->name, in->tok[first + 1]);
 	return check_operands(sp, cx, in, op, first + 1, n_ops);
 }
 

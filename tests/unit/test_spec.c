@@ -288,6 +288,10 @@ static void test_wide_fields(void **state)
 	"\treturn\n" \
 	"}\n"
 
+#define REGS /* 2 lines */ \
+	"regarray r0 size 4 initval 0\n" \
+	"regarray r1 size 4 initval 0\n"
+
 struct bad_spec {
 	const char *what;
 	const char *text;
@@ -391,6 +395,12 @@ static const struct bad_spec bad_specs[] = {
 	  "not in the same header or metadata" },
 	{ "unknown extern type", HDR "extobj c instanceof no_such_type\n" APPLY, 11,
 	  "extobj c: DPDK rejected it" },
+	{ "regadd with immediates on a regarray other than the first", HDR REGS
+	  "apply {\n\trx m.port\n\tregadd r1 0 1\n\ttx m.port\n}\n", 15,
+	  "apply: regadd r1 0 1: with an immediate index and value DPDK 22.11 adds to "
+	  "the first regarray (r0), not to r1" },
+	{ "the same in an action", HDR REGS "action a args none {\n\tregadd r1 0x3 -1\n"
+	  "\treturn\n}\n" APPLY, 14, "action a: regadd r1 0x3 -1" },
 };
 
 static void check_bad(const struct bad_spec *b, const char *name)
@@ -416,6 +426,27 @@ static void test_bad_specs(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++)
 		check_bad(&bad_specs[i], "x.spec");
+}
+
+/* The regadd forms DPDK 22.11 gets right: any regarray with a field for the
+ * index or the value, and the first regarray with both immediate. */
+static void test_regadd_forms(void **state)
+{
+	static const char *const ok[] = {
+		HDR REGS "apply {\n\trx m.port\n\tregadd r0 0 1\n\ttx m.port\n}\n",
+		HDR REGS "apply {\n\trx m.port\n\tregadd r1 m.port 1\n\ttx m.port\n}\n",
+		HDR REGS "apply {\n\trx m.port\n\tregadd r1 0 m.port\n\ttx m.port\n}\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct rte_swx_pipeline *p = pipeline_new();
+		struct ipdk_err err = { 0 };
+
+		if (ipdk_dpdk_spec_load_text(p, ok[i], "ok.spec", &err))
+			fail_msg("form %zu: %s", i, err.msg);
+		rte_swx_pipeline_free(p);
+	}
 }
 
 /* The file variant names the file, and a good spec still loads afterwards. */
@@ -495,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_wide_fields),
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_regadd_forms),
 		cmocka_unit_test(test_bad_file_then_good),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_null_args),
