@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -505,7 +506,7 @@ static void *queue_thread(void *arg)
 			continue;
 		}
 		if (q->v->poll_ns && now_ns() - last < q->v->poll_ns && !q->stop) {
-			__builtin_ia32_pause();
+			sched_yield();   /* a front-end sharing this core gets to run */
 			continue;
 		}
 		if (!q->stop) {
