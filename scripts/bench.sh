@@ -129,6 +129,9 @@ fi
 # NVMe/TCP initiator against the target on loopback, beside raw loopback TCP.
 ninja -C "$build" bench/bench_nvmf >/dev/null &&
 	run nvmf "$build/bench/bench_nvmf" "${BENCH_NVMF_SECONDS:-3}" "${BENCH_NVMF_DEPTH:-64}"
+# vhost-user-blk IOPS per core: lib/vblk beside qemu-storage-daemon.
+ninja -C "$build" bench/bench_vblk >/dev/null &&
+	run vblk "$build/bench/bench_vblk" --seconds "${BENCH_VBLK_SECONDS:-3}"
 # Hotplug latency into a QEMU guest (tests/vm harness); needs qemu-system-x86.
 if command -v qemu-system-x86_64 >/dev/null; then
 	run hotplug /usr/bin/python3 bench/bench_hotplug.py "$build"
