@@ -55,6 +55,7 @@ struct vol_args {
 	const char *hosts[16];
 	unsigned int n_hosts;
 	const char *name;
+	const char *listen;
 	const char *qos[6];     /* rd_iops ... rw_bandwidth values as given */
 };
 
@@ -78,6 +79,10 @@ static void usage(FILE *f)
 "                    without --discovery the volume is a block device storaged has\n"
 "                    under the UUID's name; prints the device handle\n"
 "  delete-virtio-blk HANDLE\n"
+"  create-nvmf-tcp --nqn SUBNQN --listen ADDR:PORT [--any-host] [--host HOSTNQN]...\n"
+"                  [--volume UUID [--discovery ...]]   a subsystem of the IPU's own\n"
+"                    target exporting attached volumes; prints the handle\n"
+"  delete-nvmf-tcp HANDLE                        (refused while volumes are attached)\n"
 "  attach-volume HANDLE --volume UUID [--nqn ...] [--hostnqn ...] [--discovery ...]\n"
 "  detach-volume HANDLE --volume UUID\n"
 "  set-qos HANDLE [--volume UUID] [rd_iops=N] [wr_iops=N] [rw_iops=N]\n"
@@ -398,14 +403,32 @@ static int sma_call(const struct opts *o, const char *method, const ProtobufCMes
 	return rc ? 1 : 0;
 }
 
+/* CreateDevice; prints the new device's handle. */
+static int create_device(const struct opts *o, const Sma__CreateDeviceRequest *req)
+{
+	ProtobufCMessage *reply = NULL;
+	const char *handle;
+	int rc;
+
+	rc = sma_call(o, "CreateDevice", &req->base, &sma__create_device_response__descriptor,
+		      &reply);
+	if (rc)
+		return rc;
+	handle = ((Sma__CreateDeviceResponse *)reply)->handle;
+	if (o->json)
+		print_json(json_pack("{s:s}", "handle", handle));
+	else
+		printf("%s\n", handle);
+	protobuf_c_message_free_unpacked(reply, NULL);
+	return 0;
+}
+
 static int cmd_create_virtio_blk(const struct opts *o, const struct vol_args *a)
 {
 	Sma__CreateDeviceRequest req = SMA__CREATE_DEVICE_REQUEST__INIT;
 	Sma__VirtioBlk__DeviceParameters p = SMA__VIRTIO_BLK__DEVICE_PARAMETERS__INIT;
 	Sma__VolumeParameters v;
-	ProtobufCMessage *reply = NULL;
 	uint8_t id[16];
-	int rc;
 
 	if (a->physical_id < 0) {
 		fprintf(stderr, "error: --physical-id N is required\n");
@@ -418,17 +441,45 @@ static int cmd_create_virtio_blk(const struct opts *o, const struct vol_args *a)
 	req.volume = &v;
 	req.params_case = SMA__CREATE_DEVICE_REQUEST__PARAMS_VIRTIO_BLK;
 	req.virtio_blk = &p;
-	rc = sma_call(o, "CreateDevice", &req.base, &sma__create_device_response__descriptor,
-		      &reply);
-	if (rc)
-		return rc;
-	if (o->json)
-		print_json(json_pack("{s:s}", "handle",
-				     ((Sma__CreateDeviceResponse *)reply)->handle));
-	else
-		printf("%s\n", ((Sma__CreateDeviceResponse *)reply)->handle);
-	protobuf_c_message_free_unpacked(reply, NULL);
-	return 0;
+	return create_device(o, &req);
+}
+
+static int cmd_create_nvmf_tcp(const struct opts *o, const struct vol_args *a)
+{
+	Sma__CreateDeviceRequest req = SMA__CREATE_DEVICE_REQUEST__INIT;
+	Sma__NvmfTcp__DeviceParameters p = SMA__NVMF_TCP__DEVICE_PARAMETERS__INIT;
+	Sma__VolumeParameters v;
+	char addr[128], *colon;
+	uint8_t id[16];
+
+	if (!a->nqn || !a->listen) {
+		fprintf(stderr, "error: --nqn SUBNQN and --listen ADDR:PORT are required\n");
+		return 2;
+	}
+	snprintf(addr, sizeof(addr), "%s", a->listen);
+	colon = strrchr(addr, ':');
+	if (!colon) {
+		fprintf(stderr, "error: --listen %s: expected ADDR:PORT\n", a->listen);
+		return 2;
+	}
+	*colon = '\0';
+	p.subnqn = (char *)a->nqn;
+	p.traddr = addr;
+	p.trsvcid = colon + 1;
+	p.allow_any_host = a->any_host;
+	p.n_hosts = a->n_hosts;
+	p.hosts = (char **)a->hosts;
+	req.params_case = SMA__CREATE_DEVICE_REQUEST__PARAMS_NVMF_TCP;
+	req.nvmf_tcp = &p;
+	if (a->volume) {
+		struct vol_args va = *a;
+
+		va.nqn = NULL;      /* --nqn names the exported subsystem here */
+		if (volume_params(&va, &v, id))
+			return 2;
+		req.volume = &v;
+	}
+	return create_device(o, &req);
 }
 
 static int done_json(const struct opts *o, int rc, ProtobufCMessage *reply, const char *handle)
@@ -575,7 +626,7 @@ static int cmd_qos_caps(const struct opts *o, const char *type)
 
 enum {
 	OPT_SEC = 256, OPT_CERTS, OPT_TLS_NAME, OPT_TIMEOUT, OPT_JSON, OPT_VOLUME, OPT_PID,
-	OPT_VID, OPT_NQN, OPT_HOSTNQN, OPT_DISC, OPT_ANY, OPT_HOST, OPT_NAME,
+	OPT_VID, OPT_NQN, OPT_HOSTNQN, OPT_DISC, OPT_ANY, OPT_HOST, OPT_NAME, OPT_LISTEN,
 };
 
 static int parse_args(int argc, char **argv, struct opts *o, struct vol_args *a)
@@ -597,6 +648,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vol_args *a)
 		{ "any-host", no_argument, NULL, OPT_ANY },
 		{ "host", required_argument, NULL, OPT_HOST },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -617,6 +669,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vol_args *a)
 		case OPT_HOSTNQN: a->hostnqn = optarg; break;
 		case OPT_ANY: a->any_host = true; break;
 		case OPT_NAME: a->name = optarg; break;
+		case OPT_LISTEN: a->listen = optarg; break;
 		case OPT_DISC:
 			if (a->n_discovery == MAX_ENDPOINTS) {
 				fprintf(stderr, "error: at most %d --discovery endpoints\n",
@@ -724,7 +777,9 @@ int main(int argc, char **argv)
 		return cmd_list_subsystems(&o);
 	if (!strcmp(cmd, "create-virtio-blk"))
 		return cmd_create_virtio_blk(&o, &a);
-	if (!strcmp(cmd, "delete-virtio-blk")) {
+	if (!strcmp(cmd, "create-nvmf-tcp"))
+		return cmd_create_nvmf_tcp(&o, &a);
+	if (!strcmp(cmd, "delete-virtio-blk") || !strcmp(cmd, "delete-nvmf-tcp")) {
 		NEED(1);
 		return cmd_delete_virtio_blk(&o, args[0]);
 	}

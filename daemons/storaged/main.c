@@ -255,10 +255,11 @@ static int c_subsys_list(struct storaged *sd, int argc, char **argv, FILE *out,
 static int print_sma_device(const struct ipdk_sma_device_info *d, void *arg)
 {
 	fprintf(arg, "{\"handle\": \"%s\", \"type\": \"%s\", \"physical_id\": %u, "
-		"\"volume\": \"%s\", \"bdev\": \"%s\", \"remote\": %s, \"socket\": \"%s\", "
+		"\"volumes\": %u, \"volume\": \"%s\", \"bdev\": \"%s\", \"remote\": %s, "
+		"\"socket\": \"%s\", "
 		"\"connected\": %s, \"reads\": %" PRIu64 ", \"writes\": %" PRIu64
 		", \"errors\": %" PRIu64 ", \"in_flight\": %u}\n", d->handle, d->type,
-		d->physical_id, d->volume, d->bdev, d->remote ? "true" : "false", d->socket_path,
+		d->physical_id, d->n_volumes, d->volume, d->bdev, d->remote ? "true" : "false", d->socket_path,
 		d->connected ? "true" : "false", d->reads, d->writes, d->errors, d->in_flight);
 	return 0;
 }

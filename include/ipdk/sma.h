@@ -46,13 +46,14 @@ struct ipdk_sma_config {
 
 /* A device as reported. */
 struct ipdk_sma_device_info {
-	char handle[64];
-	char type[16];                  /* "virtio_blk" */
-	unsigned int physical_id;
-	char volume[37];                /* UUID text, "" when none */
+	char handle[240];
+	char type[16];                  /* "virtio_blk" or "nvmf_tcp" */
+	unsigned int physical_id;       /* virtio_blk */
+	unsigned int n_volumes;
+	char volume[37];                /* (the first) volume's UUID text, "" when none */
 	char bdev[64];                  /* the block device behind it */
 	bool remote;                    /* an NVMe/TCP namespace */
-	char socket_path[108];
+	char socket_path[108];          /* virtio_blk: vhost-user socket; nvmf_tcp: ADDR:PORT */
 	bool connected;                 /* the front-end (QEMU) is connected */
 	uint64_t reads, writes, errors;
 	unsigned int in_flight;         /* requests the back-end holds now */

@@ -25,7 +25,8 @@ int sma_device_find(struct ipdk_sma *sma, const char *handle, struct sma_device 
 		return ipdk_err_set(err, -EINVAL, "device handle is empty");
 	if (strncmp(handle, SMA_VIRTIO_BLK_PREFIX, plen) || strncmp(handle + plen, "vblk", 4))
 		return ipdk_err_set(err, -ENOENT, "device handle '%.80s' is not one of ours "
-				    "(expected virtio_blk:vblk<physical_id>)", handle);
+				    "(expected virtio_blk:vblk<physical_id> or nvmf_tcp:<NQN>)",
+				    handle);
 	for (struct sma_device *d = sma->devices; d; d = d->next) {
 		if (!strcmp(d->handle, handle)) {
 			*out = d;
@@ -43,11 +44,15 @@ static struct sma_device *by_physical_id(struct ipdk_sma *sma, unsigned int id)
 	return NULL;
 }
 
-static struct sma_device *by_volume(struct ipdk_sma *sma, const uint8_t id[16])
+const char *sma_volume_user(struct ipdk_sma *sma, const uint8_t id[16])
 {
 	for (struct sma_device *d = sma->devices; d; d = d->next)
 		if (!memcmp(d->vol.id, id, 16))
-			return d;
+			return d->handle;
+	for (struct sma_nvmf_dev *n = sma->nvmf_devs; n; n = n->next)
+		for (unsigned int i = 0; i < n->n_vols; i++)
+			if (!memcmp(n->vols[i].id, id, 16))
+				return n->handle;
 	return NULL;
 }
 
@@ -128,9 +133,6 @@ static int check_params(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *re
 	case SMA__CREATE_DEVICE_REQUEST__PARAMS_NVME:
 		return ipdk_err_set(err, -ENOTSUP, "nvme devices are not supported by this agent "
 				    "(QEMU has no transport to plug them)");
-	case SMA__CREATE_DEVICE_REQUEST__PARAMS_NVMF_TCP:
-		return ipdk_err_set(err, -ENOTSUP, "nvmf_tcp devices are not supported by this "
-				    "agent (run storaged --mode target to export volumes)");
 	default:
 		return ipdk_err_set(err, -EINVAL, "CreateDevice: no device parameters (virtio_blk "
 				    "is expected)");
@@ -180,10 +182,9 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 				  "(volume %s)", pid, other->handle, other->vol.id_text);
 		goto fail;
 	}
-	other = by_volume(sma, d->vol.id);
-	if (other) {
+	if (sma_volume_user(sma, d->vol.id)) {
 		rc = ipdk_err_set(err, -EEXIST, "volume %s is attached to device %s already",
-				  d->vol.id_text, other->handle);
+				  d->vol.id_text, sma_volume_user(sma, d->vol.id));
 		goto fail;
 	}
 	if (sma->n_devices >= sma->cfg.max_devices) {
@@ -253,7 +254,7 @@ int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_e
 	int rc;
 
 	device_names(sma, d);
-	if (by_physical_id(sma, d->physical_id) || by_volume(sma, d->vol.id))
+	if (by_physical_id(sma, d->physical_id) || sma_volume_user(sma, d->vol.id))
 		return ipdk_err_set(err, -EEXIST, "device %s: listed twice", d->handle);
 	rc = device_serve(sma, d, err);
 	if (rc)
@@ -283,4 +284,5 @@ void sma_devices_release(struct ipdk_sma *sma)
 		free(d);
 	}
 	sma->n_devices = 0;
+	sma_nvmf_release(sma);
 }

@@ -30,14 +30,24 @@ static void finish_err(struct ipdk_rpc_call *call, const char *what, struct ipdk
 
 /* ---- the methods (on the agent's thread) ------------------------------------- */
 
+static bool is_nvmf(const char *handle)
+{
+	return handle && !strncmp(handle, SMA_NVMF_TCP_PREFIX, strlen(SMA_NVMF_TCP_PREFIX));
+}
+
 static void run_create(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 {
 	const Sma__CreateDeviceRequest *req = (const void *)ipdk_rpc_call_request(call);
 	Sma__CreateDeviceResponse resp = SMA__CREATE_DEVICE_RESPONSE__INIT;
-	char handle[64];
+	char handle[240];
 	struct ipdk_err err;
+	int rc;
 
-	if (sma_device_create(sma, req, handle, &err))
+	if (req->params_case == SMA__CREATE_DEVICE_REQUEST__PARAMS_NVMF_TCP)
+		rc = sma_nvmf_create(sma, req, handle, &err);
+	else
+		rc = sma_device_create(sma, req, handle, &err);
+	if (rc)
 		return finish_err(call, "CreateDevice", &err);
 	resp.handle = handle;
 	ipdk_rpc_reply(call, &resp.base);
@@ -49,7 +59,8 @@ static void run_delete(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 	Sma__DeleteDeviceResponse resp = SMA__DELETE_DEVICE_RESPONSE__INIT;
 	struct ipdk_err err;
 
-	if (sma_device_delete(sma, req->handle, &err))
+	if (is_nvmf(req->handle) ? sma_nvmf_delete(sma, req->handle, &err) :
+	    sma_device_delete(sma, req->handle, &err))
 		return finish_err(call, "DeleteDevice", &err);
 	ipdk_rpc_reply(call, &resp.base);
 }
@@ -58,16 +69,23 @@ static void run_attach(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 {
 	const Sma__AttachVolumeRequest *req = (const void *)ipdk_rpc_call_request(call);
 	Sma__AttachVolumeResponse resp = SMA__ATTACH_VOLUME_RESPONSE__INIT;
+	struct sma_nvmf_dev *nd;
 	struct sma_volume vol;
 	struct sma_device *d;
 	struct ipdk_err err;
 
-	if (sma_device_find(sma, req->device_handle, &d, &err))
-		return finish_err(call, "AttachVolume", &err);
 	if (!req->volume) {
 		ipdk_err_set(&err, -EINVAL, "AttachVolume: no volume given");
 		return finish_err(call, "AttachVolume", &err);
 	}
+	if (is_nvmf(req->device_handle)) {
+		if (sma_nvmf_find(sma, req->device_handle, &nd, &err) ||
+		    sma_nvmf_attach(sma, nd, req->volume, &err))
+			return finish_err(call, "AttachVolume", &err);
+		return (void)ipdk_rpc_reply(call, &resp.base);
+	}
+	if (sma_device_find(sma, req->device_handle, &d, &err))
+		return finish_err(call, "AttachVolume", &err);
 	if (sma_volume_parse(sma, req->volume, &vol, &err))
 		return finish_err(call, "AttachVolume", &err);
 	if (memcmp(vol.id, d->vol.id, 16)) {
@@ -83,13 +101,21 @@ static void run_detach(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 {
 	const Sma__DetachVolumeRequest *req = (const void *)ipdk_rpc_call_request(call);
 	Sma__DetachVolumeResponse resp = SMA__DETACH_VOLUME_RESPONSE__INIT;
+	struct sma_nvmf_dev *nd;
 	struct sma_device *d;
 	struct ipdk_err err;
 	uint8_t id[16];
 	char text[37];
 
-	if (sma_device_find(sma, req->device_handle, &d, &err) ||
-	    sma_volume_id(&req->volume_id, id, &err))
+	if (sma_volume_id(&req->volume_id, id, &err))
+		return finish_err(call, "DetachVolume", &err);
+	if (is_nvmf(req->device_handle)) {
+		if (sma_nvmf_find(sma, req->device_handle, &nd, &err) ||
+		    sma_nvmf_detach(sma, nd, id, &err))
+			return finish_err(call, "DetachVolume", &err);
+		return (void)ipdk_rpc_reply(call, &resp.base);
+	}
+	if (sma_device_find(sma, req->device_handle, &d, &err))
 		return finish_err(call, "DetachVolume", &err);
 	if (!memcmp(id, d->vol.id, 16)) {
 		ipdk_err_set(&err, -EBUSY, "device %s: a virtio-blk device cannot be left without "
@@ -105,7 +131,7 @@ static int check_limit(uint64_t v, const char *name, struct ipdk_err *err)
 {
 	if (v == 0 || v == UINT64_MAX)
 		return 0;
-	return ipdk_err_set(err, -EINVAL, "QoS limit %s is not supported by virtio_blk devices "
+	return ipdk_err_set(err, -EINVAL, "QoS limit %s is not supported yet "
 			    "(GetQosCapabilities lists none); set it to 0", name);
 }
 
@@ -114,17 +140,22 @@ static void run_set_qos(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 	const Sma__SetQosRequest *req = (const void *)ipdk_rpc_call_request(call);
 	Sma__SetQosResponse resp = SMA__SET_QOS_RESPONSE__INIT;
 	const Sma__QosLimit *m = req->maximum;
+	struct sma_nvmf_dev *nd;
 	struct sma_device *d;
 	struct ipdk_err err;
+	const char *user;
 	uint8_t id[16];
 
-	if (sma_device_find(sma, req->device_handle, &d, &err))
+	if (is_nvmf(req->device_handle) ? sma_nvmf_find(sma, req->device_handle, &nd, &err) :
+	    sma_device_find(sma, req->device_handle, &d, &err))
 		return finish_err(call, "SetQos", &err);
 	if (req->volume_id.len) {
 		if (sma_volume_id(&req->volume_id, id, &err))
 			return finish_err(call, "SetQos", &err);
-		if (memcmp(id, d->vol.id, 16)) {
-			ipdk_err_set(&err, -ENOENT, "device %s has no such volume", d->handle);
+		user = sma_volume_user(sma, id);
+		if (!user || strcmp(user, req->device_handle)) {
+			ipdk_err_set(&err, -ENOENT, "device %s has no such volume",
+				     req->device_handle);
 			return finish_err(call, "SetQos", &err);
 		}
 	}
@@ -149,10 +180,11 @@ static void run_qos_caps(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 	struct ipdk_err err;
 
 	(void)sma;
-	if (req->device_type != SMA__DEVICE_TYPE__DEVICE_TYPE_VIRTIO_BLK) {
+	if (req->device_type != SMA__DEVICE_TYPE__DEVICE_TYPE_VIRTIO_BLK &&
+	    req->device_type != SMA__DEVICE_TYPE__DEVICE_TYPE_NVMF_TCP) {
 		ipdk_err_set(&err, req->device_type == SMA__DEVICE_TYPE__DEVICE_TYPE_INVALID ?
 			     -EINVAL : -ENOTSUP, "GetQosCapabilities: device type %d is not "
-			     "offered by this agent (virtio_blk is)", req->device_type);
+			     "offered by this agent (virtio_blk and nvmf_tcp are)", req->device_type);
 		return finish_err(call, "GetQosCapabilities", &err);
 	}
 	/* no limiter in the block layer yet: every capability is false */
@@ -403,7 +435,7 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 	pthread_mutex_lock(&sma->lock);
 	for (struct sma_device *d = sma->devices; d && !rc; d = d->next) {
 		struct ipdk_sma_device_info in = { .physical_id = d->physical_id,
-						   .remote = d->vol.remote };
+						   .remote = d->vol.remote, .n_volumes = 1 };
 		struct ipdk_vblk_stats st;
 
 		snprintf(in.handle, sizeof(in.handle), "%s", d->handle);
@@ -419,6 +451,19 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			in.errors = st.errors;
 			in.in_flight = st.in_flight;
 		}
+		rc = fn(&in, arg);
+	}
+	for (struct sma_nvmf_dev *n = sma->nvmf_devs; n && !rc; n = n->next) {
+		struct ipdk_sma_device_info in = { .n_volumes = n->n_vols };
+
+		snprintf(in.handle, sizeof(in.handle), "%s", n->handle);
+		snprintf(in.type, sizeof(in.type), "nvmf_tcp");
+		if (n->n_vols) {
+			snprintf(in.volume, sizeof(in.volume), "%s", n->vols[0].id_text);
+			snprintf(in.bdev, sizeof(in.bdev), "%s", n->vols[0].bdev);
+			in.remote = n->vols[0].remote;
+		}
+		snprintf(in.socket_path, sizeof(in.socket_path), "%s:%s", n->traddr, n->trsvcid);
 		rc = fn(&in, arg);
 	}
 	pthread_mutex_unlock(&sma->lock);

@@ -19,6 +19,9 @@
 
 #define SMA_ENDPOINTS_MAX 8
 #define SMA_VIRTIO_BLK_PREFIX "virtio_blk:"
+#define SMA_NVMF_TCP_PREFIX "nvmf_tcp:"
+#define SMA_NVMF_HOSTS_MAX 16
+#define SMA_NVMF_VOLUMES_MAX 32
 
 /* A volume: its UUID and where it lives (kept for restarts). */
 struct sma_volume {
@@ -49,7 +52,23 @@ struct sma_device {
 	struct sma_device *next;
 };
 
+/* An NVMe/TCP device: a subsystem of the agent's own target, one namespace per
+ * attached volume (handle "nvmf_tcp:<subnqn>"). */
+struct sma_nvmf_dev {
+	char subnqn[224];
+	char handle[240];
+	char adrfam[8], traddr[64], trsvcid[8];
+	bool allow_any_host;
+	unsigned int n_hosts;
+	char hosts[SMA_NVMF_HOSTS_MAX][224];
+	unsigned int n_vols;
+	struct sma_volume vols[SMA_NVMF_VOLUMES_MAX];
+	uint32_t nsids[SMA_NVMF_VOLUMES_MAX];
+	struct sma_nvmf_dev *next;
+};
+
 struct sma_job;
+struct ipdk_nvmf_tgt;
 
 struct ipdk_sma {
 	struct ipdk_sma_config cfg;
@@ -60,7 +79,11 @@ struct ipdk_sma {
 	pthread_mutex_t lock;          /* devices list and the job queue */
 	pthread_cond_t cond;
 	struct sma_device *devices;
-	unsigned int n_devices;
+	struct sma_nvmf_dev *nvmf_devs;
+	unsigned int n_devices;         /* both kinds */
+	struct ipdk_nvmf_tgt *tgt;      /* made with the first nvmf_tcp device */
+	unsigned int n_listens;
+	char listens[8][80];            /* "addr:port" the target listens on */
 	struct sma_job *jobs, **jobs_tail;
 	bool stopping;
 	bool thread_started;
@@ -98,6 +121,22 @@ int sma_device_find(struct ipdk_sma *sma, const char *handle, struct sma_device 
 
 /* Brings back a device read from the state file (served and recorded as plugged). */
 int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err);
+
+/* Returns the handle of the device (either kind) that holds volume id, or NULL. */
+const char *sma_volume_user(struct ipdk_sma *sma, const uint8_t id[16]);
+
+/* NVMe/TCP devices (nvmf_dev.c): create, delete, attach, detach, find, restore. */
+int sma_nvmf_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
+		    char handle[240], struct ipdk_err *err);
+int sma_nvmf_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err *err);
+int sma_nvmf_find(struct ipdk_sma *sma, const char *handle, struct sma_nvmf_dev **out,
+		  struct ipdk_err *err);
+int sma_nvmf_attach(struct ipdk_sma *sma, struct sma_nvmf_dev *d,
+		    const Sma__VolumeParameters *vp, struct ipdk_err *err);
+int sma_nvmf_detach(struct ipdk_sma *sma, struct sma_nvmf_dev *d, const uint8_t id[16],
+		    struct ipdk_err *err);
+int sma_nvmf_restore(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct ipdk_err *err);
+void sma_nvmf_release(struct ipdk_sma *sma);
 
 /* Stops every device's vhost-user server and frees the list (the VM keeps them). */
 void sma_devices_release(struct ipdk_sma *sma);

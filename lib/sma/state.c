@@ -46,6 +46,20 @@ int sma_state_save(struct ipdk_sma *sma, struct ipdk_err *err)
 						      "physical_id", (int)d->physical_id,
 						      "queues", (int)d->queues,
 						      "volume", volume_json(&d->vol)));
+	for (const struct sma_nvmf_dev *n = sma->nvmf_devs; n; n = n->next) {
+		json_t *hosts = json_array(), *vols = json_array();
+
+		for (unsigned int i = 0; i < n->n_hosts; i++)
+			json_array_append_new(hosts, json_string(n->hosts[i]));
+		for (unsigned int i = 0; i < n->n_vols; i++)
+			json_array_append_new(vols, volume_json(&n->vols[i]));
+		json_array_append_new(devs, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:o}",
+						      "handle", n->handle, "subnqn", n->subnqn,
+						      "adrfam", n->adrfam, "traddr", n->traddr,
+						      "trsvcid", n->trsvcid,
+						      "allow_any_host", n->allow_any_host,
+						      "hosts", hosts, "volumes", vols));
+	}
 	root = json_pack("{s:i, s:o}", "version", 1, "devices", devs);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", sma->state_path);
 	if (!root || json_dump_file(root, tmp, JSON_INDENT(1)) < 0 ||
@@ -91,6 +105,45 @@ static int volume_from_json(json_t *jv, struct sma_volume *v)
 	return 0;
 }
 
+/* An nvmf_tcp entry of the state file. */
+static void load_nvmf(struct ipdk_sma *sma, json_t *jd, size_t i)
+{
+	struct sma_nvmf_dev *d = calloc(1, sizeof(*d));
+	const char *nqn, *adrfam = "", *traddr, *trsvcid;
+	json_t *hosts = NULL, *vols = NULL, *x;
+	int any = 0;
+	struct ipdk_err e;
+	size_t k;
+
+	if (!d)
+		return;
+	if (json_unpack(jd, "{s:s, s?s, s:s, s:s, s?b, s?o, s?o}", "subnqn", &nqn, "adrfam",
+			&adrfam, "traddr", &traddr, "trsvcid", &trsvcid, "allow_any_host", &any,
+			"hosts", &hosts, "volumes", &vols) ||
+	    json_array_size(hosts) > SMA_NVMF_HOSTS_MAX ||
+	    json_array_size(vols) > SMA_NVMF_VOLUMES_MAX)
+		goto bad;
+	snprintf(d->subnqn, sizeof(d->subnqn), "%s", nqn);
+	snprintf(d->adrfam, sizeof(d->adrfam), "%s", adrfam);
+	snprintf(d->traddr, sizeof(d->traddr), "%s", traddr);
+	snprintf(d->trsvcid, sizeof(d->trsvcid), "%s", trsvcid);
+	d->allow_any_host = any;
+	json_array_foreach(hosts, k, x)
+		snprintf(d->hosts[d->n_hosts++], sizeof(d->hosts[0]), "%s",
+			 json_string_value(x) ? json_string_value(x) : "");
+	json_array_foreach(vols, k, x)
+		if (volume_from_json(x, &d->vols[d->n_vols++]))
+			goto bad;
+	if (sma_nvmf_restore(sma, d, &e)) {
+		IPDK_LOG_ERR("sma: restoring device nvmf_tcp:%s: %s", d->subnqn, e.msg);
+		free(d);
+	}
+	return;
+bad:
+	IPDK_LOG_ERR("sma: state file %s: device %zu is malformed; skipped", sma->state_path, i);
+	free(d);
+}
+
 int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err)
 {
 	json_error_t jerr;
@@ -112,6 +165,11 @@ int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err)
 
 		if (!d)
 			break;
+		if (json_object_get(jd, "subnqn")) {
+			free(d);
+			load_nvmf(sma, jd, i);
+			continue;
+		}
 		if (json_unpack(jd, "{s:i, s?i, s:o}", "physical_id", &pid, "queues", &queues,
 				"volume", &jv) || pid < 0 || (unsigned int)pid >= sma->cfg.n_slots ||
 		    queues < 1 || queues > IPDK_VBLK_QUEUES_MAX || volume_from_json(jv, &d->vol)) {

@@ -4,11 +4,9 @@ mode with its control socket. Shared by tests/integration/test_sma*.py and
 tests/vm/test_storage_ipu.py."""
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 import grpc
@@ -33,8 +31,6 @@ def _generate():
 
 _generate()
 from sma import sma_pb2 as pb  # noqa: E402
-from sma import nvmf_pb2 as nvmf_pb  # noqa: E402
-from sma import virtio_blk_pb2 as vblk_pb  # noqa: E402
 
 METHODS = {
     "CreateDevice": (pb.CreateDeviceRequest, pb.CreateDeviceResponse),
@@ -85,6 +81,19 @@ class SmaClient:
 
     def close(self):
         self.channel.close()
+
+
+def sma_ctl(target, ipu, *args, rc=0):
+    """Runs sma-ctl against a target's control socket and ipu's SMA (insecure);
+    returns stdout, or stderr when rc (the expected exit status) is not 0."""
+    if not os.access(SMA_CTL, os.X_OK):
+        pytest.fail("sma-ctl not built: %s" % SMA_CTL)
+    r = subprocess.run([SMA_CTL, "-T", target.sock, "-s", "127.0.0.1:%d" % ipu.sma_port,
+                        "--grpc-security", "insecure"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == rc, "sma-ctl %s: %d\n%s%s" % (" ".join(map(str, args)),
+                                                        r.returncode, r.stdout, r.stderr)
+    return r.stdout if rc == 0 else r.stderr
 
 
 def local_volume(vid):

@@ -13,7 +13,8 @@ import uuid
 import grpc
 import pytest
 
-from ipu_storaged import SMA_CTL, SRC, IpuStoraged, SmaClient, local_volume, pb, remote_volume
+from ipu_storaged import (SMA_CTL, SRC, IpuStoraged, SmaClient, local_volume, pb,
+                          sma_ctl)
 from storaged import Storaged
 
 NQN = "nqn.2024-01.io.ipdk:sma-test"
@@ -32,14 +33,7 @@ def env(tmp_path_factory):
 
 
 def ctl(t, ipu, *args, rc=0):
-    if not os.access(SMA_CTL, os.X_OK):
-        pytest.fail("sma-ctl not built: %s" % SMA_CTL)
-    r = subprocess.run([SMA_CTL, "-T", t.sock, "-s", "127.0.0.1:%d" % ipu.sma_port,
-                        "--grpc-security", "insecure"] + [str(a) for a in args],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == rc, "sma-ctl %s: %d\n%s%s" % (" ".join(map(str, args)),
-                                                        r.returncode, r.stdout, r.stderr)
-    return r.stdout if rc == 0 else r.stderr
+    return sma_ctl(t, ipu, *args, rc=rc)
 
 
 def test_sma_ctl_round_trip(env):
