@@ -5,7 +5,9 @@
  * name, or a namespace found through NVMe/TCP discovery endpoints and reached
  * with the NVMe/TCP initiator; the device is a vhost-user-blk server (lib/vblk)
  * hotplugged into the VM through the virtual device table (lib/vdev), the
- * request's physical_id choosing the root port.
+ * request's physical_id choosing the root port. An nvmf_tcp device exports
+ * volumes from the IPU instead: a subsystem of the agent's own NVMe/TCP target
+ * whose namespaces are the volumes AttachVolume adds.
  *
  * Requests run one at a time on the agent's own thread (hotplug and target
  * connections take seconds), so each sees the outcome of the one before;
