@@ -482,18 +482,24 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 				continue;
 			}
 			char *dst = !strcmp(k, "spec") ? cfg->spec_path :
+				    !strcmp(k, "bundle") ? cfg->bundle_path :
+				    !strcmp(k, "p4info") ? cfg->p4info_path :
 				    !strcmp(k, "name") ? cfg->pipeline_name : NULL;
-			size_t size = dst == cfg->spec_path ? sizeof(cfg->spec_path) :
-				      sizeof(cfg->pipeline_name);
+			size_t size = dst == cfg->pipeline_name ? sizeof(cfg->pipeline_name) :
+				      IPDK_PATH_MAX;
 
 			if (!dst)
 				return ipdk_err_set(err, -EINVAL,
-						    "%s: pipeline: unknown key \"%s\" (known: name, spec, port_slots)", path, k);
+						    "%s: pipeline: unknown key \"%s\" (known: name, spec, bundle, p4info, port_slots)",
+						    path, k);
 			if (!json_is_string(pv) || strlen(json_string_value(pv)) >= size)
 				return ipdk_err_set(err, -EINVAL, "%s: pipeline.%s must be a string shorter than %zu",
 						    path, k, size);
 			snprintf(dst, size, "%s", json_string_value(pv));
 		}
+		if (cfg->spec_path[0] && cfg->bundle_path[0])
+			return ipdk_err_set(err, -EINVAL, "%s: pipeline: \"spec\" and \"bundle\" exclude each other",
+					    path);
 		return 0;
 	}
 	if (!strcmp(key, "control_socket")) {

@@ -554,12 +554,13 @@ static int cmd_pipeline(struct ctl_ctx *c, unsigned int conn, int argc, char **a
 
 	(void)argc, (void)rest, (void)out;
 	if (strcmp(argv[0], "load"))
-		return ipdk_err_set(err, -EINVAL, "pipeline %s: expected \"pipeline load SPEC|default\"", argv[0]);
-	if (argc < 2)
-		return ipdk_err_set(err, -EINVAL, "usage: pipeline load SPEC|default");
+		return ipdk_err_set(err, -EINVAL, "pipeline %s: expected \"pipeline load SPEC|BUNDLE [P4INFO]|default\"", argv[0]);
+	if (argc < 2 || argc > 3 || (argc == 3 && !strcmp(argv[1], "default")))
+		return ipdk_err_set(err, -EINVAL, "usage: pipeline load SPEC|BUNDLE [P4INFO]|default");
 	if (c->batch_owner)
 		return ipdk_err_set(err, -EBUSY, "a batch is open; commit or abort it first");
-	rc = infrap4d_dp_reload(c->dp, strcmp(argv[1], "default") ? argv[1] : NULL, err);
+	rc = infrap4d_dp_reload(c->dp, strcmp(argv[1], "default") ? argv[1] : NULL,
+				argc == 3 ? argv[2] : NULL, err);
 	(void)conn;
 	return rc;
 }
@@ -584,7 +585,7 @@ static const struct cmd cmds[] = {
 	{ "group", "group add|del SELECTOR GROUP | group member-set|member-del SELECTOR GROUP MEMBER [WEIGHT]", 3, cmd_group },
 	{ "timeout", "timeout LEARNER INDEX SECONDS", 3, cmd_timeout },
 	{ "meter", "meter set NAME INDEX CIR CBS PIR PBS | meter stats|reset NAME INDEX", 3, cmd_meter },
-	{ "pipeline", "pipeline load SPEC|default", 2, cmd_pipeline },
+	{ "pipeline", "pipeline load SPEC|BUNDLE [P4INFO]|default", 2, cmd_pipeline },
 };
 
 static int cmd_help(struct ctl_ctx *c, unsigned int conn, int argc, char **argv, char *rest,

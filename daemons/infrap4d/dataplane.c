@@ -1,9 +1,11 @@
 /*
  * infrap4d's dataplane: creates the configured ports, builds the pipeline on
  * them, opens TDI over it, starts the pipeline threads and installs the
- * configuration's initial entries. A reload builds the new pipeline beside the
- * running one and swaps only when it is complete, so a bad spec never takes
- * traffic down.
+ * configuration's initial entries. A pipeline comes from a spec or from a
+ * bundle (docs/bundle.md), whose P4Info is checked and whose declared
+ * entries are installed (lib/p4rt) before it runs. A reload builds the new
+ * pipeline beside the running one and swaps only when it is complete, so a
+ * bad spec never takes traffic down.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +13,9 @@
 #include <string.h>
 
 #include "ipdk/log.h"
+#ifdef INFRAP4D_P4RT
+#include "ipdk/p4rt.h"
+#endif
 #include "infrap4d.h"
 
 /* Reads a whole spec file (for the P4Runtime service, which keeps the text). */
@@ -35,6 +40,18 @@ char *infrap4d_read_spec(const char *path, struct ipdk_err *err)
 	}
 	text[len] = 0;
 	return text;
+}
+
+static size_t spec_file_size(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n = -1;
+
+	if (f && fseek(f, 0, SEEK_END) == 0)
+		n = ftell(f);
+	if (f)
+		fclose(f);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Builds a pipeline from a spec file, or from spec_text when spec_path is
@@ -80,6 +97,49 @@ static int build(struct infrap4d_dp *dp, const char *spec_path, const char *spec
 		 struct ipdk_err *err)
 {
 	return build_on(dp, spec_path, spec_text, spec_name, dp->ports, pl, tdi, err);
+}
+
+static void bundle_free(struct ipdk_p4rt_bundle *b)
+{
+#ifdef INFRAP4D_P4RT
+	ipdk_p4rt_bundle_free(b);
+#else
+	(void)b;
+#endif
+}
+
+/* Builds a pipeline from a bundle file and installs the entries it declares. */
+static int build_bundle(struct infrap4d_dp *dp, const char *path, const char *p4info_path,
+			struct ipdk_dpdk_pipeline **pl, struct tdi_dev **tdi,
+			struct ipdk_p4rt_bundle **out, struct ipdk_err *err)
+{
+#ifdef INFRAP4D_P4RT
+	struct ipdk_p4rt_bundle *b;
+	int rc = ipdk_p4rt_bundle_read(path, p4info_path, &b, err);
+
+	if (rc)
+		return rc;
+	rc = build(dp, NULL, ipdk_p4rt_bundle_spec(b), ipdk_p4rt_bundle_name(b), pl, tdi, err);
+	if (!rc) {
+		rc = ipdk_p4rt_bundle_install(b, *tdi, err);
+		if (rc) {
+			tdi_dev_close(*tdi);
+			ipdk_dpdk_pipeline_free(*pl);
+			*tdi = NULL;
+			*pl = NULL;
+		}
+	}
+	if (rc) {
+		ipdk_p4rt_bundle_free(b);
+		return rc;
+	}
+	*out = b;
+	return 0;
+#else
+	(void)dp, (void)p4info_path, (void)pl, (void)tdi, (void)out;
+	return ipdk_err_set(err, -ENOTSUP, "%s: pipeline bundles need infrap4d built with P4Runtime (protobuf-c)",
+			    path);
+#endif
 }
 
 int infrap4d_entry_line(struct tdi_dev *tdi, const char *line, bool modify, struct ipdk_err *err)
@@ -149,7 +209,13 @@ int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		dp->n_ports = cfg->port_slots > INFRAP4D_MAX_PORTS ? INFRAP4D_MAX_PORTS :
 			      cfg->port_slots;
 	pthread_mutex_init(&dp->lock, NULL);
-	rc = build(dp, cfg->spec_path, NULL, NULL, &dp->pl, &dp->tdi, err);
+	if (cfg->bundle_path[0]) {
+		snprintf(dp->spec_desc, sizeof(dp->spec_desc), "bundle %s", cfg->bundle_path);
+		rc = build_bundle(dp, cfg->bundle_path, cfg->p4info_path[0] ? cfg->p4info_path : NULL,
+				  &dp->pl, &dp->tdi, &dp->bundle, err);
+	} else {
+		rc = build(dp, cfg->spec_path, NULL, NULL, &dp->pl, &dp->tdi, err);
+	}
 	if (rc)
 		goto fail;
 	rc = install_entries(dp, cfg, err);
@@ -173,7 +239,7 @@ fail:
 /* Runs new_pl in place of the running pipeline; on failure the old one
  * keeps running and the new one is freed. */
 static int swap(struct infrap4d_dp *dp, struct ipdk_dpdk_pipeline *pl, struct tdi_dev *tdi,
-		const char *desc, struct ipdk_err *err)
+		struct ipdk_p4rt_bundle *bundle, const char *desc, struct ipdk_err *err)
 {
 	struct ipdk_dpdk_pipeline *old_pl = dp->pl;
 	struct tdi_dev *old_tdi = dp->tdi;
@@ -188,10 +254,13 @@ static int swap(struct infrap4d_dp *dp, struct ipdk_dpdk_pipeline *pl, struct td
 		ipdk_dpdk_runner_add(dp->runner, 0, old_pl, &ignore);
 		tdi_dev_close(tdi);
 		ipdk_dpdk_pipeline_free(pl);
+		bundle_free(bundle);
 		return rc;
 	}
 	dp->pl = pl;
 	dp->tdi = tdi;
+	bundle_free(dp->bundle);
+	dp->bundle = bundle;
 	tdi_dev_close(old_tdi);
 	ipdk_dpdk_pipeline_free(old_pl);
 	snprintf(dp->spec_desc, sizeof(dp->spec_desc), "%s", desc);
@@ -199,22 +268,32 @@ static int swap(struct infrap4d_dp *dp, struct ipdk_dpdk_pipeline *pl, struct td
 	return 0;
 }
 
-int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err)
+int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *path, const char *p4info_path,
+		       struct ipdk_err *err)
 {
-	bool dflt = !spec_path || !spec_path[0];
+	bool dflt = !path || !path[0];
+	struct ipdk_p4rt_bundle *bundle = NULL;
 	struct ipdk_dpdk_pipeline *pl;
+	char desc[IPDK_PATH_MAX + 8];
 	struct tdi_dev *tdi;
 	char *text = NULL;
 	int rc;
 
-	if (!dflt && dp->on_replace && !(text = infrap4d_read_spec(spec_path, err)))
+	if (!dflt && !(text = infrap4d_read_spec(path, err)))
 		return err->code;
-	rc = build(dp, spec_path, NULL, NULL, &pl, &tdi, err);
+	/* spec text has no NUL byte; anything else is a bundle */
+	if (!dflt && (p4info_path || strlen(text) != spec_file_size(path))) {
+		snprintf(desc, sizeof(desc), "bundle %s", path);
+		rc = build_bundle(dp, path, p4info_path, &pl, &tdi, &bundle, err);
+	} else {
+		snprintf(desc, sizeof(desc), "%s", dflt ? "embedded default (l2l3.spec)" : path);
+		rc = build(dp, path, NULL, NULL, &pl, &tdi, err);
+	}
 	if (!rc)
-		rc = swap(dp, pl, tdi, dflt ? "embedded default (l2l3.spec)" : spec_path, err);
+		rc = swap(dp, pl, tdi, bundle, desc, err);
 	if (!rc && dp->on_replace)
 		dp->on_replace(dp->on_replace_arg, dp->tdi, dflt ? infrap4d_default_spec : text,
-			       dflt ? "l2l3.spec" : spec_path);
+			       dflt ? "l2l3.spec" : path, dp->bundle);
 	free(text);
 	return rc;
 }
@@ -239,7 +318,7 @@ int infrap4d_dp_load_text(struct infrap4d_dp *dp, const char *spec_text, const c
 		return rc;
 	}
 	snprintf(desc, sizeof(desc), "%s (from P4Runtime)", name);
-	return swap(dp, pl, tdi, desc, err);
+	return swap(dp, pl, tdi, NULL, desc, err);
 }
 
 struct infrap4d_pending {
@@ -300,7 +379,7 @@ int infrap4d_dp_commit_pending(struct infrap4d_dp *dp, struct infrap4d_pending *
 		infrap4d_pending_free(pd);
 		return rc;
 	}
-	rc = swap(dp, pd->pl, pd->tdi, pd->desc, err);  /* takes both, also on failure */
+	rc = swap(dp, pd->pl, pd->tdi, NULL, pd->desc, err);  /* takes both, also on failure */
 	free(pd);
 	return rc;
 }
@@ -319,6 +398,8 @@ void infrap4d_dp_stop(struct infrap4d_dp *dp)
 		ipdk_dpdk_pipeline_free(dp->pl);
 		dp->pl = NULL;
 	}
+	bundle_free(dp->bundle);
+	dp->bundle = NULL;
 	for (unsigned int i = 0; i < dp->n_ports; i++)
 		ipdk_port_destroy(dp->ports[i]);
 	dp->n_ports = 0;

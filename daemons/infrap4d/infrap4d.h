@@ -21,6 +21,10 @@
 
 struct infrap4d_cfg {
 	char spec_path[IPDK_PATH_MAX];      /* "" = embedded default pipeline */
+	/* or a pipeline bundle (docs/bundle.md) and, for a BfPipelineConfig,
+	 * its P4Info (text or binary); needs the P4Runtime library */
+	char bundle_path[IPDK_PATH_MAX];
+	char p4info_path[IPDK_PATH_MAX];
 	char pipeline_name[IPDK_NAME_MAX];
 	struct ipdk_port_cfg ports[INFRAP4D_MAX_PORTS];
 	unsigned int n_ports;
@@ -77,6 +81,8 @@ void infrap4d_cfg_fini(struct infrap4d_cfg *cfg);
 /* The embedded default pipeline spec (p4src/specs/l2l3.spec). */
 extern const char infrap4d_default_spec[];
 
+struct ipdk_p4rt_bundle;
+
 struct infrap4d_dp {
 	/* Port slots: ports[i] has pipeline port id i; NULL is a free slot
 	 * (gNMI adds and removes ports at runtime, see gnmi.c). */
@@ -89,9 +95,13 @@ struct infrap4d_dp {
 	char spec_desc[IPDK_PATH_MAX];
 	unsigned int generation;
 	pthread_mutex_t lock;               /* TDI and the pipeline: control socket vs P4Runtime */
-	/* called (lock held) after the control socket replaced the pipeline */
+	/* the bundle the running pipeline was built from (its entries
+	 * installed), or NULL for a spec or a pipeline pushed over P4Runtime */
+	struct ipdk_p4rt_bundle *bundle;
+	/* called (lock held) after the control socket replaced the pipeline:
+	 * with the bundle it came from, else with its spec text */
 	void (*on_replace)(void *arg, struct tdi_dev *tdi, const char *spec_text,
-			   const char *spec_name);
+			   const char *spec_name, struct ipdk_p4rt_bundle *bundle);
 	void *on_replace_arg;
 };
 
@@ -99,9 +109,12 @@ struct infrap4d_dp {
 int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		      struct ipdk_err *err);
 
-/* Replaces the running pipeline with one built from spec_path on the same ports.
- * On failure the old pipeline keeps running untouched. */
-int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *spec_path, struct ipdk_err *err);
+/* Replaces the running pipeline with one built from path (a spec, or a
+ * bundle with p4info_path, which may be NULL, as its P4Info) on the same
+ * ports; NULL path: the embedded default. On failure the old pipeline keeps
+ * running untouched. */
+int infrap4d_dp_reload(struct infrap4d_dp *dp, const char *path, const char *p4info_path,
+		       struct ipdk_err *err);
 
 /* Builds a pipeline from spec text, runs check on its TDI device and, with
  * commit, replaces the running pipeline with it (else frees it). */

@@ -27,6 +27,10 @@ static void usage(FILE *f)
 "\n"
 "  -c, --config FILE        JSON configuration (see docs/infrap4d.md)\n"
 "  -s, --spec FILE          SWX pipeline spec to run (overrides the config)\n"
+"  -b, --bundle FILE        pipeline bundle to run instead (docs/bundle.md): a single-file\n"
+"                           bundle, a BfPipelineConfig (.pb.bin) or spec text; its P4Info\n"
+"                           is served over P4Runtime and its declared entries installed\n"
+"      --p4info FILE        P4Info (text or binary) of a --bundle that has none\n"
 "  -p, --port SPEC          add a port: name=N,type=tap|link|vhost|ring|pcap[,netdev=D]\n"
 "                           [,socket=PATH][,mode=auto|af_xdp|af_packet][,mtu=M]...\n"
 "  -e, --entry LINE         install \"TABLE match ... action ...\" at start (repeatable)\n"
@@ -56,13 +60,15 @@ static void usage(FILE *f)
 		INFRAP4D_DEFAULT_PORT_SLOTS);
 }
 
-enum { OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG,
+enum { OPT_P4INFO = 255, OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG,
        OPT_P4RT_LISTEN, OPT_NO_P4RT, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_P4RT_CPU, OPT_P4RT_DEV,
        OPT_GNMI_LISTEN, OPT_NO_GNMI, OPT_PORT_SLOTS };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "spec", required_argument, NULL, 's' },
+	{ "bundle", required_argument, NULL, 'b' },
+	{ "p4info", required_argument, NULL, OPT_P4INFO },
 	{ "port", required_argument, NULL, 'p' },
 	{ "entry", required_argument, NULL, 'e' },
 	{ "ctl-socket", required_argument, NULL, 'S' },
@@ -88,7 +94,7 @@ static const struct option long_opts[] = {
 };
 
 struct cli {
-	const char *config, *spec, *socket;
+	const char *config, *spec, *socket, *bundle, *p4info;
 	const char *ports[INFRAP4D_MAX_PORTS];
 	unsigned int n_ports;
 	char **entries;
@@ -136,10 +142,12 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 	memset(cli, 0, sizeof(*cli));
 	cli->log_level = -1;
 	cli->grpc_security = -1;
-	while ((opt = getopt_long(argc, argv, "c:s:p:e:S:t:l:h", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:b:p:e:S:t:l:h", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': cli->config = optarg; break;
 		case 's': cli->spec = optarg; break;
+		case 'b': cli->bundle = optarg; break;
+		case OPT_P4INFO: cli->p4info = optarg; break;
 		case 'S': cli->socket = optarg; break;
 		case 'p':
 			if (cli->n_ports == INFRAP4D_MAX_PORTS) {
@@ -272,8 +280,26 @@ static int make_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk
 		if (rc)
 			return rc;
 	}
-	if (cli->spec)
+	if (cli->spec && cli->bundle)
+		return ipdk_err_set(err, -EINVAL, "--spec and --bundle exclude each other");
+	/* either on the command line replaces the configuration's pipeline */
+	if (cli->spec) {
 		snprintf(cfg->spec_path, sizeof(cfg->spec_path), "%s", cli->spec);
+		cfg->bundle_path[0] = cfg->p4info_path[0] = 0;
+	}
+	if (cli->bundle) {
+		snprintf(cfg->bundle_path, sizeof(cfg->bundle_path), "%s", cli->bundle);
+		cfg->spec_path[0] = cfg->p4info_path[0] = 0;
+	}
+	if (cli->p4info)
+		snprintf(cfg->p4info_path, sizeof(cfg->p4info_path), "%s", cli->p4info);
+	if (cfg->p4info_path[0] && !cfg->bundle_path[0])
+		return ipdk_err_set(err, -EINVAL, "--p4info (pipeline.p4info) goes with a bundle");
+#ifndef INFRAP4D_P4RT
+	if (cfg->bundle_path[0])
+		return ipdk_err_set(err, -ENOTSUP,
+				    "a pipeline bundle needs infrap4d built with P4Runtime (libgrpc-dev, protobuf-c)");
+#endif
 	if (cli->socket)
 		snprintf(cfg->ctl_socket, sizeof(cfg->ctl_socket), "%s", cli->socket);
 	for (unsigned int i = 0; i < cli->n_ports; i++) {

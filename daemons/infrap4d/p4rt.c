@@ -60,10 +60,17 @@ static void dp_drop_saved(void *arg, void *saved)
 	infrap4d_pending_free(saved);
 }
 
-static void on_replace(void *arg, struct tdi_dev *tdi, const char *spec_text, const char *name)
+static void on_replace(void *arg, struct tdi_dev *tdi, const char *spec_text, const char *name,
+		       struct ipdk_p4rt_bundle *bundle)
 {
+	struct ipdk_err err;
+
 	(void)arg;
-	if (p4rt)
+	if (!p4rt)
+		return;
+	if (bundle)
+		ipdk_p4rt_pipeline_replaced_bundle(p4rt, tdi, bundle, &err);
+	else
 		ipdk_p4rt_pipeline_replaced(p4rt, tdi, spec_text, name);
 }
 
@@ -122,7 +129,9 @@ int infrap4d_p4rt_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 			goto fail;
 		}
 	}
-	if (cfg->spec_path[0]) {
+	/* the bundle the pipeline was built from, else its spec */
+	pc.bundle = dp->bundle;
+	if (cfg->spec_path[0] && !dp->bundle) {
 		text = infrap4d_read_spec(cfg->spec_path, &e);
 		if (!text) {
 			rc = e.code;

@@ -50,6 +50,30 @@ struct ipdk_p4rt_dp_ops {
 	void (*drop_saved)(void *arg, void *saved);
 };
 
+/* A pipeline bundle read from files (docs/bundle.md): the spec text, the
+ * context and the P4Info, decoded by the same code as the p4_device_config
+ * of SetForwardingPipelineConfig. */
+struct ipdk_p4rt_bundle;
+
+/* Reads path (a single-file bundle, a BfPipelineConfig or spec text) and,
+ * when p4info_path is not NULL, its P4Info (text or binary; it wins over one
+ * the bundle carries). Returns 0 or -errno with err naming the file. */
+int ipdk_p4rt_bundle_read(const char *path, const char *p4info_path,
+			  struct ipdk_p4rt_bundle **out, struct ipdk_err *err);
+
+/* The bundle's spec text and pipeline name. */
+const char *ipdk_p4rt_bundle_spec(const struct ipdk_p4rt_bundle *b);
+const char *ipdk_p4rt_bundle_name(const struct ipdk_p4rt_bundle *b);
+
+/* Checks the bundle against tdi, a pipeline built from its spec, and
+ * installs the entries its context declares; the model made for it waits in
+ * b for the service (ipdk_p4rt_pipeline_replaced_bundle()). 0 or -errno. */
+int ipdk_p4rt_bundle_install(struct ipdk_p4rt_bundle *b, struct tdi_dev *tdi,
+			     struct ipdk_err *err);
+
+/* Frees a bundle; b may be NULL. */
+void ipdk_p4rt_bundle_free(struct ipdk_p4rt_bundle *b);
+
 struct ipdk_p4rt_config {
 	struct ipdk_rpc_config rpc;     /* address (default 0.0.0.0:9559), security, certificates */
 	uint64_t device_id;             /* 0: 1 */
@@ -62,6 +86,9 @@ struct ipdk_p4rt_config {
 	 * derived at start and for GetForwardingPipelineConfig). */
 	const char *spec_text;
 	const char *spec_name;
+	/* Or the bundle the running pipeline was built from (installed with
+	 * ipdk_p4rt_bundle_install()): its P4Info, context and device config. */
+	struct ipdk_p4rt_bundle *bundle;
 };
 
 struct ipdk_p4rt;
@@ -81,6 +108,13 @@ int ipdk_p4rt_port(const struct ipdk_p4rt *p);
  * with the dataplane lock held. */
 void ipdk_p4rt_pipeline_replaced(struct ipdk_p4rt *p, struct tdi_dev *tdi,
 				 const char *spec_text, const char *spec_name);
+
+/* Like ipdk_p4rt_pipeline_replaced(), for a pipeline built from bundle b and
+ * installed with ipdk_p4rt_bundle_install(): the service takes the model
+ * made then. Dataplane lock held; 0 or -errno (the service then has no
+ * pipeline config). */
+int ipdk_p4rt_pipeline_replaced_bundle(struct ipdk_p4rt *p, struct tdi_dev *tdi,
+				       struct ipdk_p4rt_bundle *b, struct ipdk_err *err);
 
 /* Stops the server (ends open streams) and frees the service; p may be NULL. */
 void ipdk_p4rt_destroy(struct ipdk_p4rt *p);

@@ -686,8 +686,11 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 	rc = table_entry_check(m, te, &t, err);
 	if (rc)
 		return rc;
-	if (t->is_const)
-		return ipdk_err_set(err, -EPERM, "table %s is const", t->name);
+	/* a const table's entries are the program's (installed with
+	 * m->initial); its default entry follows const_default_action_id */
+	if (t->is_const && !te->is_default_action && !m->initial)
+		return ipdk_err_set(err, -EPERM, "table %s is const: its entries are the program's",
+				    t->name);
 	if (te->idle_timeout_ns)
 		return ipdk_err_set(err, -EINVAL, "table %s: does not support idle timeout", t->name);
 	if (te->meter_config && !t->direct_meter_id)
@@ -1272,13 +1275,7 @@ struct out_entry {
 	P4__V1__Action__Param *pparams[TDI_MAX_PARAMS];
 	P4__V1__FieldMatch fm[TDI_MAX_KEY_FIELDS];
 	P4__V1__FieldMatch *pfm[TDI_MAX_KEY_FIELDS];
-	union {
-		P4__V1__FieldMatch__Exact exact;
-		P4__V1__FieldMatch__LPM lpm;
-		P4__V1__FieldMatch__Ternary ternary;
-		P4__V1__FieldMatch__Range range;
-		P4__V1__FieldMatch__Optional optional;
-	} kinds[TDI_MAX_KEY_FIELDS];
+	union p4_field_kind kinds[TDI_MAX_KEY_FIELDS];
 	uint8_t buf[TDI_MAX_KEY_FIELDS + TDI_MAX_PARAMS][2][TDI_VALUE_BYTES];
 	P4__V1__CounterData cd;
 	P4__V1__MeterConfig mc;
@@ -1411,7 +1408,7 @@ static void table_entry_out(const struct p4_model *m, const struct p4m_table *t,
 	action_out(m, e, o, &o->act);
 	o->ta.type_case = P4__V1__TABLE_ACTION__TYPE_ACTION;
 	o->ta.action = &o->act;
-	if (is_default && t->const_default_action_id)
+	if (is_default ? t->const_default_action_id != 0 : t->is_const)
 		te->const_ = true;
 }
 

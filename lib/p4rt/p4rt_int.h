@@ -145,6 +145,7 @@ struct p4_model {
 	uint8_t *p4info_bin;            /* the P4Info the model came from (serialized) */
 	size_t p4info_len;
 	struct p4_batch *batch;         /* the Write being applied, or NULL (batch.c) */
+	bool initial;                   /* installing the program's entries: const tables take them */
 	struct p4_meta_log *meta_log;   /* metadata changes of that Write (meta.c) */
 };
 
@@ -235,13 +236,39 @@ struct p4_bundle {
 	char *context;                  /* context JSON or NULL */
 	char *name;
 	P4__Config__V1__P4Info *p4info; /* unpacked, or NULL */
+	bool bare;                      /* plain spec text */
 };
 int p4_bundle_decode(const P4__V1__ForwardingPipelineConfig *cfg, struct p4_bundle *b,
 		     struct ipdk_err *err);
 void p4_bundle_fini(struct p4_bundle *b);
+/* The model built for tdi when the bundle's entries were installed (or a
+ * model alone), and a copy of its device config, for the service. */
+int p4_bundle_take(struct ipdk_p4rt_bundle *bd, struct tdi_dev *tdi, struct p4_model **m,
+		   uint8_t **devcfg, size_t *len, struct ipdk_err *err);
 /* A BfPipelineConfig holding spec_text, for GetForwardingPipelineConfig of a bare spec. */
 int p4_bundle_device_config(const char *name, const char *spec_text, uint8_t **out,
 			    size_t *len);
+
+/* entries.c: the entries a program declares (the context's per-table
+ * "entries"), installed as one batch of INSERTs through p4_write_update();
+ * const tables take them. 0 when the context has none. */
+int p4_entries_install(struct p4_model *m, struct tdi_dev *tdi, const char *context_json,
+		       struct ipdk_err *err);
+/* The model of a pipeline being committed (from info and the context, or
+ * derived from the spec when info is NULL), with the program's entries
+ * installed into tdi when install is set. */
+int p4_pipeline_model(const P4__Config__V1__P4Info *info, const struct p4_bundle *b,
+		      struct tdi_dev *tdi, bool install, struct p4_model **out,
+		      struct ipdk_err *err);
+
+/* The value part of one FieldMatch, whichever its kind. */
+union p4_field_kind {
+	P4__V1__FieldMatch__Exact exact;
+	P4__V1__FieldMatch__LPM lpm;
+	P4__V1__FieldMatch__Ternary ternary;
+	P4__V1__FieldMatch__Range range;
+	P4__V1__FieldMatch__Optional optional;
+};
 
 /* bytes.c: P4Runtime byte strings <-> TDI values */
 int p4_bytes_to_value(const ProtobufCBinaryData *b, uint32_t bits, uint8_t out[TDI_VALUE_BYTES],

@@ -661,9 +661,8 @@ static int load_check(struct tdi_dev *tdi, void *arg, struct ipdk_err *err)
 {
 	struct load_check *lc = arg;
 
-	if (lc->p4info)
-		return p4_model_from_p4info(lc->p4info, lc->b->context, tdi, &lc->model, err);
-	return p4_model_derive(tdi, lc->b->name, lc->b->spec, &lc->model, err);
+	/* the program's entries go in before the pipeline runs */
+	return p4_pipeline_model(lc->p4info, lc->b, tdi, true, &lc->model, err);
 }
 
 /* Forgets the saved config (and frees its pipeline); dataplane lock held. */
@@ -994,6 +993,25 @@ void ipdk_p4rt_pipeline_replaced(struct ipdk_p4rt *p, struct tdi_dev *tdi, const
 	saved_clear(p);
 }
 
+int ipdk_p4rt_pipeline_replaced_bundle(struct ipdk_p4rt *p, struct tdi_dev *tdi,
+				       struct ipdk_p4rt_bundle *b, struct ipdk_err *err)
+{
+	struct p4_model *m = NULL;
+	uint8_t *devcfg = NULL;
+	size_t len = 0;
+	int rc = p4_bundle_take(b, tdi, &m, &devcfg, &len, err);
+
+	if (rc) {
+		IPDK_LOG_WARN("p4rt: no P4Info for pipeline %s: %s", ipdk_p4rt_bundle_name(b), err->msg);
+		set_current(p, NULL, NULL, 0, NULL);
+		saved_clear(p);
+		return rc;
+	}
+	set_current(p, m, devcfg, len, NULL);
+	saved_clear(p);
+	return 0;
+}
+
 int ipdk_p4rt_create(const struct ipdk_p4rt_config *cfg, const struct ipdk_p4rt_dp_ops *ops,
 		     void *ops_arg, struct ipdk_p4rt **out, struct ipdk_err *err)
 {
@@ -1002,7 +1020,7 @@ int ipdk_p4rt_create(const struct ipdk_p4rt_config *cfg, const struct ipdk_p4rt_
 	struct methods_ctx;
 	struct ipdk_rpc_method m[sizeof(methods) / sizeof(methods[0])];
 	struct tdi_dev *tdi;
-	int rc;
+	int rc = 0;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -1028,9 +1046,15 @@ int ipdk_p4rt_create(const struct ipdk_p4rt_config *cfg, const struct ipdk_p4rt_
 	if (rc)
 		goto fail;
 	tdi = p->ops.lock(p->ops_arg);
-	ipdk_p4rt_pipeline_replaced(p, tdi, cfg->spec_text ? cfg->spec_text : "",
-				    cfg->spec_name ? cfg->spec_name : "pipeline");
+	rc = 0;
+	if (cfg->bundle)
+		rc = ipdk_p4rt_pipeline_replaced_bundle(p, tdi, cfg->bundle, err);
+	else
+		ipdk_p4rt_pipeline_replaced(p, tdi, cfg->spec_text ? cfg->spec_text : "",
+					    cfg->spec_name ? cfg->spec_name : "pipeline");
 	p->ops.unlock(p->ops_arg);
+	if (rc)
+		goto fail;
 	*out = p;
 	return 0;
 fail:
