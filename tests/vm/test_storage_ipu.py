@@ -4,7 +4,8 @@ remote NVMe/TCP target (a second storaged in target mode, reached through
 discovery), and hotplugs them into the guest (physical_id = root port). From
 the guest's side: the disk appears with the volume's UUID as serial, fio with
 verify=crc32c has zero errors, discard and write-zeroes work, data survives
-unplug and replug and a storaged restart in the middle of a fio run; 64
+unplug and replug, a guest reboot and a storaged restart in the middle of a
+fio run; 64
 devices are plugged into one guest and removed, the 65th refused at the
 limit; bad requests get clear gRPC errors and leave nothing behind.
 One guest boot for the module (about a minute on two cores)."""
@@ -38,6 +39,19 @@ class Env:
     pass
 
 
+class RebootableGuest(ipdk_vm.Guest):
+    """The harness's guest without -no-reboot, so that a reboot restarts it."""
+
+    def command_line(self, kernel, initrd):
+        return [a for a in super().command_line(kernel, initrd) if a != "-no-reboot"]
+
+    def reboot(self, timeout=120):
+        old = self.boot_id
+        self.run("sync; (sleep 0.5; reboot -f) >/dev/null 2>&1 &")
+        self._wait_hello(timeout)
+        assert self.boot_id != old
+
+
 @pytest.fixture(scope="module")
 def env(image):
     e = Env()
@@ -50,7 +64,7 @@ def env(image):
               (json.loads(l) for l in e.target.ctl("subsys_list").splitlines())}
     e.vol = subsys[NQN]["namespaces"][0]["uuid"]
     e.locked_vol = subsys[LOCKED]["namespaces"][0]["uuid"]
-    e.guest = ipdk_vm.Guest(workdir=e.dir, root_ports=N_DEVICES + 2, mem_mb=512,
+    e.guest = RebootableGuest(workdir=e.dir, root_ports=N_DEVICES + 2, mem_mb=512,
                             smp=2 if N_DEVICES <= 64 else 4, fio=True)
     e.guest.start()
     e.ipu = IpuStoraged(e.dir, qmp=e.guest.ipdk_qmp_path, args=[
@@ -196,6 +210,28 @@ def test_storaged_restart_during_fio(env):
     assert re.search(r"resubmitting \d+ requests left in flight", env.ipu.log_text())
     env.sma = sma = SmaClient(env.ipu.sma_port)
     assert [d["handle"] for d in env.ipu.devices()] == [h]
+    sma.delete(h)
+    wait_disk(g, env.vol, present=False)
+    assert qemu_objects(g) == []
+
+
+def test_guest_reboot(env):
+    """The guest reboots with a disk plugged: QEMU resets the device (the
+    back-end stops its queues, QEMU drops the inflight region), firmware and
+    kernel find the disk again, and its data is there."""
+    g, sma = env.guest, env.sma
+    h = sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 5)
+    dev = wait_disk(g, env.vol)
+    g.sh("dd if=/dev/urandom of=/tmp/m bs=4k count=16 2>/dev/null && "
+         "dd if=/tmp/m of=/dev/%s bs=4k seek=1000 oflag=direct 2>/dev/null" % dev)
+    want = g.sh("md5sum < /tmp/m").split()[0]
+    g.reboot()
+    dev = wait_disk(g, env.vol)
+    got = g.sh("dd if=/dev/%s bs=4k skip=1000 count=16 iflag=direct 2>/dev/null | md5sum"
+               % dev).split()[0]
+    assert got == want
+    fio_verify(g, dev, size="4m")
+    assert [d["connected"] for d in env.ipu.devices() if d["handle"] == h] == [True]
     sma.delete(h)
     wait_disk(g, env.vol, present=False)
     assert qemu_objects(g) == []
