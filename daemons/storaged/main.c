@@ -606,6 +606,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "storaged: SMA and VM options need --mode ipu\n");
 		return 2;
 	}
+	if (!strcmp(mode, "ipu") && (n_listen || topts.max_queue_depth)) {
+		fprintf(stderr, "storaged: --listen and --queue-depth are for --mode target (an "
+			"nvmf_tcp device of ipu mode names its own address)\n");
+		return 2;
+	}
 	ipdk_log_init("storaged", level, false);
 	signal(SIGPIPE, SIG_IGN);
 	/* blocked before any thread starts, so only the signalfd sees them */
