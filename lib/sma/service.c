@@ -15,6 +15,8 @@
 #include "ipdk/log.h"
 #include "sma_internal.h"
 
+#define SMA_JOBS_MAX 256   /* requests waiting for the agent's thread */
+
 struct sma_job {
 	struct ipdk_rpc_call *call;
 	void (*run)(struct ipdk_sma *sma, struct ipdk_rpc_call *call);
@@ -209,6 +211,7 @@ static void *agent_thread(void *arg)
 		if (!j)
 			break;
 		sma->jobs = j->next;
+		sma->n_jobs--;
 		if (!sma->jobs)
 			sma->jobs_tail = &sma->jobs;
 		pthread_mutex_unlock(&sma->lock);
@@ -238,13 +241,20 @@ static void enqueue(struct ipdk_rpc_call *call,
 	j->call = call;
 	j->run = run;
 	pthread_mutex_lock(&sma->lock);
-	if (sma->stopping) {
+	if (sma->stopping || sma->n_jobs >= SMA_JOBS_MAX) {
+		bool stopping = sma->stopping;
+
 		pthread_mutex_unlock(&sma->lock);
-		ipdk_rpc_finish(call, IPDK_RPC_UNAVAILABLE, "storaged is stopping");
+		if (stopping)
+			ipdk_rpc_finish(call, IPDK_RPC_UNAVAILABLE, "storaged is stopping");
+		else
+			ipdk_rpc_finish(call, IPDK_RPC_RESOURCE_EXHAUSTED, "%d requests are waiting "
+					"already; try again later", SMA_JOBS_MAX);
 		ipdk_rpc_call_unref(call);
 		free(j);
 		return;
 	}
+	sma->n_jobs++;
 	*sma->jobs_tail = j;
 	sma->jobs_tail = &j->next;
 	pthread_cond_signal(&sma->cond);

@@ -85,6 +85,7 @@ struct ipdk_sma {
 	unsigned int n_listens;
 	char listens[8][80];            /* "addr:port" the target listens on */
 	struct sma_job *jobs, **jobs_tail;
+	unsigned int n_jobs;
 	bool stopping;
 	bool thread_started;
 	pthread_t thread;
