@@ -7,6 +7,7 @@ without a certificate from the CA is refused) and insecure only when asked.
 Device I/O is covered by tests/vm/test_storage_ipu.py and bench_vblk."""
 import json
 import os
+import socket
 import subprocess
 import uuid
 
@@ -14,7 +15,7 @@ import grpc
 import pytest
 
 from ipu_storaged import (SMA_CTL, SRC, IpuStoraged, SmaClient, local_volume, pb,
-                          sma_ctl)
+                          remote_volume, sma_ctl)
 from storaged import Storaged
 
 NQN = "nqn.2024-01.io.ipdk:sma-test"
@@ -229,3 +230,38 @@ def test_tls_needs_certificates(tmp_path):
         IpuStoraged(str(tmp_path), args=["--grpc-security", "mtls", "--grpc-cert-dir",
                                          str(tmp_path / "none")])
     assert "gen-certs.sh" in str(e.value)
+
+
+def test_request_flood_is_bounded(tmp_path):
+    """While the agent's thread waits for a target that never answers, at most
+    256 requests queue up; the rest are refused at once, and all that queued
+    are answered afterwards."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    ipu = IpuStoraged(str(tmp_path), args=["--connect-timeout", "3000"])
+    try:
+        sma = SmaClient(ipu.sma_port)
+        slow = pb.CreateDeviceRequest(volume=remote_volume(str(uuid.uuid4()),
+                                                           silent.getsockname()[1]))
+        slow.virtio_blk.physical_id = 0
+        first = sma.stubs["CreateDevice"].future(slow, timeout=60)
+        caps = pb.GetQosCapabilitiesRequest(device_type=pb.DEVICE_TYPE_VIRTIO_BLK)
+        futures = [sma.stubs["GetQosCapabilities"].future(caps, timeout=60) for _ in range(400)]
+        codes = []
+        for f in futures:
+            try:
+                f.result()
+                codes.append(grpc.StatusCode.OK)
+            except grpc.RpcError as e:
+                codes.append(e.code())
+        assert set(codes) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+        assert 0 < codes.count(grpc.StatusCode.OK) <= 256
+        with pytest.raises(grpc.RpcError) as e:
+            first.result()
+        assert e.value.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
+        sma.call("GetQosCapabilities", caps)
+        sma.close()
+    finally:
+        silent.close()
+        ipu.stop()
