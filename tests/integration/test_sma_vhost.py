@@ -170,12 +170,12 @@ def ipu(tmp_path_factory):
     assert ok, "storaged died:\n" + s.log_text()[-3000:]
 
 
-def make_device(ipu, pid, size_mib=4, ro_file=None):
+def make_device(ipu, pid, size_mib=4, ro_file=None, block_size=512):
     vid = str(uuid.uuid4())
     if ro_file:
         ipu.ctl("bdev_file %s %s ro" % (vid, ro_file))
     else:
-        ipu.ctl("bdev_ram %s %d" % (vid, size_mib))
+        ipu.ctl("bdev_ram %s %d %d" % (vid, size_mib, block_size))
     sma = SmaClient(ipu.sma_port)
     h = sma.create_virtio_blk(local_volume(vid), pid)
     sma.close()
@@ -314,6 +314,26 @@ def test_read_only(ipu, tmp_path):
         assert f.request(0, T_IN, 0, read_len=512)[2] == b"R" * 512
         assert f.request(0, T_OUT, 0, data=b"w" * 512)[0] == S_IOERR
         assert f.request(0, T_WZ, 0, data=struct.pack("<QII", 0, 8, 0))[0] == S_IOERR
+    finally:
+        f.close()
+    delete_device(ipu, h, vid)
+
+
+def test_4k_blocks(ipu):
+    """A device with 4 KiB blocks: blk_size says so, the capacity stays in 512-byte
+    sectors, and requests not aligned to 4 KiB are refused."""
+    vid, h, path = make_device(ipu, 4, block_size=4096)
+    f = Frontend(path)
+    try:
+        f.setup()
+        cfg = f.config()
+        assert struct.unpack_from("<Q", cfg)[0] == 4 * 2048
+        assert struct.unpack_from("<I", cfg, 20)[0] == 4096
+        data = os.urandom(4096)
+        assert f.request(0, T_OUT, 8, data=data)[0] == S_OK
+        assert f.request(0, T_IN, 8, read_len=4096)[2] == data
+        assert f.request(0, T_IN, 1, read_len=4096)[0] == S_IOERR      # not on a block
+        assert f.request(0, T_OUT, 8, data=data[:512])[0] == S_IOERR   # part of a block
     finally:
         f.close()
     delete_device(ipu, h, vid)
