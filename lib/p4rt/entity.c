@@ -647,6 +647,58 @@ static int counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const str
 			      uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
 			      struct ipdk_err *err);
 
+static int meter_cfg_write(struct p4_model *m, struct tdi_dev *tdi, struct p4m_cell_obj *c,
+			   uint64_t index, const struct tdi_entry *e, const P4__V1__MeterConfig *mc,
+			   struct ipdk_err *err);
+
+/* The direct meter an update configures, checked before the entry changes:
+ * a MODIFY's meter_config, and on INSERT meter_config or the default (the
+ * target keeps a cell's meter state when an entry takes the place of a
+ * deleted one); NULL when there is nothing to write. */
+static int entry_meter(const struct p4_model *m, const struct p4m_table *t,
+		       const P4__V1__TableEntry *te, int type, struct p4m_cell_obj **out,
+		       struct ipdk_err *err)
+{
+	const P4__V1__MeterConfig *mc = te->meter_config;
+
+	*out = NULL;
+	if (mc && !t->direct_meter_id)
+		return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
+	if (!t->direct_meter_id || type == P4__V1__UPDATE__TYPE__DELETE ||
+	    (type == P4__V1__UPDATE__TYPE__MODIFY && !mc))
+		return 0;
+	if (te->is_default_action || t->ranges) {
+		if (!mc)
+			return 0;
+		return ipdk_err_set(err, -ENOTSUP, "table %s: the direct meter of %s is not offered",
+				    t->name, te->is_default_action ? "the default entry"
+				    : "a table with expanded ranges");
+	}
+	if (mc && (mc->cir < 0 || mc->cburst < 0 || mc->pir < 0 || mc->pburst < 0))
+		return ipdk_err_set(err, -EINVAL, "table %s: meter_config: negative rate or burst",
+				    t->name);
+	*out = (struct p4m_cell_obj *)p4m_cell(m->meters, m->n_meters, t->direct_meter_id);
+	if (!*out)
+		return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
+	return 0;
+}
+
+/* Queues the meter write of an entry in place and keeps its config for reads. */
+static int entry_meter_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_table *t,
+			     struct p4m_cell_obj *c, const struct tdi_entry *e,
+			     const P4__V1__MeterConfig *mc, struct ipdk_err *err)
+{
+	int64_t cfg[4];
+	int rc = meter_cfg_write(m, tdi, c, 0, e, mc, err);
+
+	if (rc)
+		return rc;
+	if (mc) {
+		cfg[0] = mc->cir, cfg[1] = mc->cburst, cfg[2] = mc->pir, cfg[3] = mc->pburst;
+	}
+	return p4_meter_cfg_put(m, t, e, mc ? cfg : NULL, err);
+}
+
 /* The direct counter cell an update writes, checked before the entry
  * changes: a MODIFY's counter_data, and on INSERT counter_data or 0 (the
  * target keeps a cell's count when an entry takes the place of a deleted
@@ -679,6 +731,7 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		       const P4__V1__TableEntry *te, struct ipdk_err *err)
 {
 	const struct p4m_cell_obj *dc;
+	struct p4m_cell_obj *dm;
 	const struct p4m_table *t;
 	struct tdi_entry *e, *old;
 	int rc;
@@ -693,9 +746,9 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 				    t->name);
 	if (te->idle_timeout_ns)
 		return ipdk_err_set(err, -EINVAL, "table %s: does not support idle timeout", t->name);
-	if (te->meter_config && !t->direct_meter_id)
-		return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
 	rc = entry_counter(m, tdi, t, te, type, &dc, err);
+	if (!rc)
+		rc = entry_meter(m, t, te, type, &dm, err);
 	if (rc)
 		return rc;
 	if (te->is_default_action)
@@ -744,9 +797,14 @@ static int table_write(struct p4_model *m, struct tdi_dev *tdi, int type,
 		ipdk_err_set(err, -ENOENT, "table %s: no entry with this key", t->name);
 	if (!rc)
 		rc = entry_meta_put(m, t, type, old, te, err);
-	/* the counter is written once the entry is in the target (after commit) */
+	/* the counter and meter are written once the entry is in the target
+	 * (after commit); a deleted entry's meter config goes */
 	if (!rc && dc)
 		rc = counter_data_write(m, tdi, dc, 0, old, te->counter_data, err);
+	if (!rc && dm)
+		rc = entry_meter_write(m, tdi, t, dm, old, te->meter_config, err);
+	if (!rc && type == P4__V1__UPDATE__TYPE__DELETE && t->direct_meter_id)
+		rc = p4_meter_cfg_put(m, t, old, NULL, err);
 out:
 	free(e);
 	return rc;
@@ -1199,7 +1257,7 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 		c = (struct p4m_cell_obj *)p4m_cell(m->meters, m->n_meters, t->direct_meter_id);
 		if (!c)
 			return ipdk_err_set(err, -EINVAL, "table %s: has no direct meter", t->name);
-		return meter_cfg_write(m, tdi, c, 0, &e, de->config, err);
+		return entry_meter_write(m, tdi, t, c, &e, de->config, err);
 	}
 	case P4__V1__ENTITY__ENTITY_REGISTER_ENTRY: {
 		const P4__V1__RegisterEntry *re = en->register_entry;
@@ -1324,6 +1382,22 @@ static void action_out(const struct p4_model *m, const struct tdi_entry *e, stru
 	}
 }
 
+/* The kept direct meter config of e into o->mc; false: none. */
+static bool meter_cfg_out(const struct p4m_table *t, const struct tdi_entry *e,
+			  struct out_entry *o)
+{
+	int64_t cfg[4];
+
+	if (!t->direct_meter_id || !p4_meter_cfg_get(t, e, cfg))
+		return false;
+	p4__v1__meter_config__init(&o->mc);
+	o->mc.cir = cfg[0];
+	o->mc.cburst = cfg[1];
+	o->mc.pir = cfg[2];
+	o->mc.pburst = cfg[3];
+	return true;
+}
+
 static void table_entry_out(const struct p4_model *m, const struct p4m_table *t,
 			    const struct tdi_entry *e, bool is_default, struct out_entry *o)
 {
@@ -1389,6 +1463,8 @@ static void table_entry_out(const struct p4_model *m, const struct p4m_table *t,
 	}
 	te->action = &o->ta;
 	p4_meta_get(t, e, is_default, te_cookie_ptr(te), &te->metadata);
+	if (!is_default && meter_cfg_out(t, e, o))
+		te->meter_config = &o->mc;
 	if (t->profile_id && !is_default &&
 	    ((int32_t)e->action_id == t->member_action || (int32_t)e->action_id == t->group_action)) {
 		struct p4m_profile *pr = p4m_profile(m, t->profile_id);
@@ -1411,6 +1487,8 @@ static void table_entry_out(const struct p4_model *m, const struct p4m_table *t,
 	if (is_default ? t->const_default_action_id != 0 : t->is_const)
 		te->const_ = true;
 }
+
+static P4__V1__MeterCounterData *meter_colors_out(struct out_entry *o, const uint64_t pk[3]);
 
 struct table_read {
 	const struct p4_model *m;
@@ -1439,6 +1517,20 @@ static void direct_counter_out(struct table_read *r, const struct tdi_entry *e)
 	r->o->te.counter_data = &r->o->cd;
 }
 
+/* The per-colour counts of e's direct meter, when the read asks for them. */
+static void direct_meter_out(struct table_read *r, const struct tdi_entry *e)
+{
+	const struct p4m_cell_obj *c;
+	struct ipdk_err ignore;
+	uint64_t pk[3];
+
+	if (!r->want || !r->want->meter_counter_data || !r->t->direct_meter_id || r->t->ranges)
+		return;
+	c = p4m_cell(r->m->meters, r->m->n_meters, r->t->direct_meter_id);
+	if (c && !tdi_meter_stats(r->tdi, c->tdi_id, 0, e, pk, &ignore))
+		r->o->te.meter_counter_data = meter_colors_out(r->o, pk);
+}
+
 static int table_read_one(const struct tdi_entry *e, void *arg)
 {
 	struct table_read *r = arg;
@@ -1446,6 +1538,7 @@ static int table_read_one(const struct tdi_entry *e, void *arg)
 	out_init(r->o);
 	table_entry_out(r->m, r->t, e, false, r->o);
 	direct_counter_out(r, e);
+	direct_meter_out(r, e);
 	r->o->en.entity_case = P4__V1__ENTITY__ENTITY_TABLE_ENTRY;
 	r->o->en.table_entry = &r->o->te;
 	return r->emit(&r->o->en, r->arg);
@@ -1644,6 +1737,7 @@ static int direct_read_one(const struct tdi_entry *e, void *arg)
 	table_entry_out(r->m, r->t, e, false, o);
 	/* the entry names the cell: its key only */
 	o->te.action = NULL;
+	o->te.meter_config = NULL;
 	*te_cookie_ptr(&o->te) = 0;
 	o->te.metadata.len = 0;
 	if (!r->meter) {
@@ -1666,6 +1760,8 @@ static int direct_read_one(const struct tdi_entry *e, void *arg)
 		c = p4m_cell(r->m->meters, r->m->n_meters, r->t->direct_meter_id);
 		p4__v1__direct_meter_entry__init(&o->dme);
 		o->dme.table_entry = &o->te;
+		if (meter_cfg_out(r->t, e, o))
+			o->dme.config = &o->mc;
 		if (c && !tdi_meter_stats(r->tdi, c->tdi_id, 0, e, pk, &err))
 			o->dme.counter_data = meter_colors_out(o, pk);
 		o->en.entity_case = P4__V1__ENTITY__ENTITY_DIRECT_METER_ENTRY;

@@ -7,6 +7,9 @@
  * Only entries that carry metadata take room, so tables written without any
  * cost nothing but an empty lookup.
  *
+ * The direct meter configs of entries (the target cannot read a meter's
+ * config back) are kept the same way, in a second store per table.
+ *
  * Changes during a Write are logged with what they replaced, so that an
  * aborted batch puts everything back (p4_meta_end()).
  */
@@ -34,7 +37,7 @@ struct p4_mstore {
 };
 
 struct meta_undo {
-	struct p4m_table *t;
+	struct p4_mstore **s;           /* the store changed */
 	struct meta_rec *old;           /* what was there (NULL: nothing) */
 	uint32_t key_len;
 	uint8_t *key;
@@ -148,20 +151,20 @@ static struct meta_rec *rec_new(const uint8_t *key, uint32_t len, uint32_t hash,
 	return r;
 }
 
-/* Puts rec (NULL: nothing) at key; returns what was there, for the caller to
- * free or keep. */
-static int swap_rec(struct p4m_table *t, const uint8_t *key, uint32_t len, struct meta_rec *rec,
+/* Puts rec (NULL: nothing) at key in *sp; returns what was there, for the
+ * caller to free or keep. */
+static int swap_rec(struct p4_mstore **sp, const uint8_t *key, uint32_t len, struct meta_rec *rec,
 		    struct meta_rec **old)
 {
 	uint32_t hash = fnv1a(key, len);
-	struct p4_mstore *s = t->meta;
+	struct p4_mstore *s = *sp;
 	struct meta_rec **pp;
 
 	*old = NULL;
 	if (!s) {
 		if (!rec)
 			return 0;
-		s = t->meta = calloc(1, sizeof(*s));
+		s = *sp = calloc(1, sizeof(*s));
 		if (!s)
 			return -ENOMEM;
 	}
@@ -184,7 +187,7 @@ static int swap_rec(struct p4m_table *t, const uint8_t *key, uint32_t len, struc
 	return 0;
 }
 
-static int log_change(struct p4_model *m, struct p4m_table *t, const uint8_t *key, uint32_t len,
+static int log_change(struct p4_model *m, struct p4_mstore **sp, const uint8_t *key, uint32_t len,
 		      struct meta_rec *old)
 {
 	struct p4_meta_log *l = m->meta_log;
@@ -197,38 +200,38 @@ static int log_change(struct p4_model *m, struct p4m_table *t, const uint8_t *ke
 	if (!u->key)
 		return -ENOMEM;
 	memcpy(u->key, key, len);
-	u->t = t;
+	u->s = sp;
 	u->old = old;
 	u->key_len = len;
 	l->n++;
 	return 0;
 }
 
-int p4_meta_put(struct p4_model *m, const struct p4m_table *ct, const struct tdi_entry *e,
-		bool dflt, uint64_t cookie, const ProtobufCBinaryData *md, struct ipdk_err *err)
+/* Sets (or with set false, removes) the record of e's key in store *sp of t. */
+static int store_put(struct p4_model *m, struct p4m_table *t, struct p4_mstore **sp,
+		     const struct tdi_entry *e, bool dflt, bool set, uint64_t cookie,
+		     const uint8_t *md, size_t md_len, struct ipdk_err *err)
 {
-	struct p4m_table *t = (struct p4m_table *)ct;
 	uint8_t key[META_KEY_MAX];
 	uint32_t len = meta_key(t, e, dflt, key);
 	struct meta_rec *rec = NULL, *old;
 	int rc;
 
-	if (!t->meta && !cookie && !(md && md->len))
+	if (!*sp && !set)
 		return 0;
-	if (cookie || (md && md->len)) {
-		rec = rec_new(key, len, fnv1a(key, len), cookie, md ? md->data : NULL,
-			      md ? md->len : 0);
+	if (set) {
+		rec = rec_new(key, len, fnv1a(key, len), cookie, md, md_len);
 		if (!rec)
 			return ipdk_err_set(err, -ENOMEM, "table %s: out of memory for metadata", t->name);
 	}
-	rc = swap_rec(t, key, len, rec, &old);
+	rc = swap_rec(sp, key, len, rec, &old);
 	if (rc) {
 		free(rec);
 		return ipdk_err_set(err, rc, "table %s: out of memory for metadata", t->name);
 	}
-	if (m->meta_log && log_change(m, t, key, len, old)) {
+	if (m->meta_log && log_change(m, sp, key, len, old)) {
 		/* cannot be undone: put the old one back and refuse */
-		swap_rec(t, key, len, old, &rec);
+		swap_rec(sp, key, len, old, &rec);
 		free(rec);
 		return ipdk_err_set(err, -ENOMEM, "table %s: out of memory for metadata", t->name);
 	}
@@ -237,22 +240,57 @@ int p4_meta_put(struct p4_model *m, const struct p4m_table *ct, const struct tdi
 	return 0;
 }
 
-bool p4_meta_get(const struct p4m_table *t, const struct tdi_entry *e, bool dflt,
-		 uint64_t *cookie, ProtobufCBinaryData *md)
+static const struct meta_rec *store_get(const struct p4m_table *t, const struct p4_mstore *s,
+					const struct tdi_entry *e, bool dflt)
 {
 	uint8_t key[META_KEY_MAX];
 	uint32_t len;
-	struct meta_rec *r;
 
-	if (!t->meta || !t->meta->n)
-		return false;
+	if (!s || !s->n)
+		return NULL;
 	len = meta_key(t, e, dflt, key);
-	r = *slot(t->meta, key, len, fnv1a(key, len));
+	return *slot((struct p4_mstore *)s, key, len, fnv1a(key, len));
+}
+
+int p4_meta_put(struct p4_model *m, const struct p4m_table *ct, const struct tdi_entry *e,
+		bool dflt, uint64_t cookie, const ProtobufCBinaryData *md, struct ipdk_err *err)
+{
+	struct p4m_table *t = (struct p4m_table *)ct;
+	bool set = cookie || (md && md->len);
+
+	return store_put(m, t, &t->meta, e, dflt, set, cookie, set && md ? md->data : NULL,
+			 set && md ? md->len : 0, err);
+}
+
+bool p4_meta_get(const struct p4m_table *t, const struct tdi_entry *e, bool dflt,
+		 uint64_t *cookie, ProtobufCBinaryData *md)
+{
+	const struct meta_rec *r = store_get(t, t->meta, e, dflt);
+
 	if (!r)
 		return false;
 	*cookie = r->cookie;
 	md->data = r->md;
 	md->len = r->md_len;
+	return true;
+}
+
+int p4_meter_cfg_put(struct p4_model *m, const struct p4m_table *ct, const struct tdi_entry *e,
+		     const int64_t cfg[4], struct ipdk_err *err)
+{
+	struct p4m_table *t = (struct p4m_table *)ct;
+
+	return store_put(m, t, &t->meter_cfgs, e, false, cfg != NULL, 0, (const uint8_t *)cfg,
+			 cfg ? 4 * sizeof(*cfg) : 0, err);
+}
+
+bool p4_meter_cfg_get(const struct p4m_table *t, const struct tdi_entry *e, int64_t cfg[4])
+{
+	const struct meta_rec *r = store_get(t, t->meter_cfgs, e, false);
+
+	if (!r)
+		return false;
+	memcpy(cfg, r->md, 4 * sizeof(*cfg));
 	return true;
 }
 
@@ -273,7 +311,7 @@ void p4_meta_end(struct p4_model *m, bool undo)
 		struct meta_rec *now = NULL;
 
 		if (undo) {
-			swap_rec(u->t, u->key, u->key_len, u->old, &now);
+			swap_rec(u->s, u->key, u->key_len, u->old, &now);
 			free(now);
 		} else {
 			free(u->old);
@@ -285,10 +323,8 @@ void p4_meta_end(struct p4_model *m, bool undo)
 	m->meta_log = NULL;
 }
 
-void p4_meta_free(struct p4m_table *t)
+static void store_free(struct p4_mstore *s)
 {
-	struct p4_mstore *s = t->meta;
-
 	if (!s)
 		return;
 	for (uint32_t i = 0; i < s->n_buckets; i++) {
@@ -301,5 +337,11 @@ void p4_meta_free(struct p4m_table *t)
 	}
 	free(s->buckets);
 	free(s);
-	t->meta = NULL;
+}
+
+void p4_meta_free(struct p4m_table *t)
+{
+	store_free(t->meta);
+	store_free(t->meter_cfgs);
+	t->meta = t->meter_cfgs = NULL;
 }

@@ -65,6 +65,8 @@ struct p4m_table {
 	struct p4_rstore *ranges;
 	/* TableEntry.metadata and controller_metadata (meta.c), or NULL */
 	struct p4_mstore *meta;
+	/* the entries' direct meter configs (meta.c), or NULL */
+	struct p4_mstore *meter_cfgs;
 };
 
 struct p4m_member {
@@ -224,6 +226,12 @@ int p4_meta_put(struct p4_model *m, const struct p4m_table *t, const struct tdi_
 /* The metadata of e's key in t; md points into the store. false: none. */
 bool p4_meta_get(const struct p4m_table *t, const struct tdi_entry *e, bool dflt,
 		 uint64_t *cookie, ProtobufCBinaryData *md);
+/* Keeps (cfg: cir, cburst, pir, pburst) or drops (NULL) the direct meter
+ * config of e's entry in t; logged like metadata. */
+int p4_meter_cfg_put(struct p4_model *m, const struct p4m_table *t, const struct tdi_entry *e,
+		     const int64_t cfg[4], struct ipdk_err *err);
+/* The kept direct meter config of e's entry in t; false: none. */
+bool p4_meter_cfg_get(const struct p4m_table *t, const struct tdi_entry *e, int64_t cfg[4]);
 /* Starts logging changes (a Write); p4_meta_end() drops the log, after
  * putting every change back when undo is set. */
 int p4_meta_begin(struct p4_model *m);
