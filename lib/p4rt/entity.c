@@ -1290,6 +1290,84 @@ static int cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P
 	}
 }
 
+/* ---- parser value sets -------------------------------------------------- */
+
+static const struct p4m_table *vset_find(const struct p4_model *m, uint32_t id)
+{
+	for (uint32_t i = 0; i < m->n_vsets; i++)
+		if (m->vsets[i].id == id)
+			return &m->vsets[i];
+	return NULL;
+}
+
+static int collect_entry(const struct tdi_entry *e, void *arg)
+{
+	struct tdi_entry **out = arg;
+
+	**out = *e;
+	(*out)++;
+	return 0;
+}
+
+/* A value set's member as the TDI entry of its spec table; members of sets
+ * with ternary, range or optional fields all take priority 1 (whichever
+ * member matches, the set is hit). */
+static int member_in(const struct p4m_table *v, const P4__V1__ValueSetMember *vm,
+		     struct tdi_entry *e, struct ipdk_err *err)
+{
+	P4__V1__TableEntry te = P4__V1__TABLE_ENTRY__INIT;
+
+	te.table_id = v->id;
+	te.n_match = vm->n_match;
+	te.match = vm->match;
+	te.priority = v->has_priority ? 1 : 0;
+	memset(e, 0, sizeof(*e));
+	e->table_id = v->tdi_id;
+	e->action_id = (uint32_t)v->member_action;
+	return key_in(v, &te, e, err);
+}
+
+/* MODIFY replaces the set's members (the only update a value set takes). */
+static int vset_write(const struct p4_model *m, struct tdi_dev *tdi, int type,
+		      const P4__V1__ValueSetEntry *ve, struct ipdk_err *err)
+{
+	const struct p4m_table *v = vset_find(m, ve->value_set_id);
+	uint64_t n_old = v ? tdi_entry_count(tdi, v->tdi_id) : 0;
+	struct tdi_entry *olds, *news, *end;
+	int rc = 0;
+
+	if (!v)
+		return ipdk_err_set(err, -EINVAL, "unknown value set id 0x%08x", ve->value_set_id);
+	if (type != P4__V1__UPDATE__TYPE__MODIFY)
+		return ipdk_err_set(err, -EINVAL, "value set %s: only MODIFY (it replaces the members)",
+				    v->name);
+	if (ve->n_members > v->size)
+		return ipdk_err_set(err, -ENOSPC, "value set %s: %zu members, it holds %" PRIu64,
+				    v->name, ve->n_members, v->size);
+	olds = calloc(n_old + ve->n_members + 1, sizeof(*olds));
+	if (!olds)
+		return ipdk_err_set(err, -ENOMEM, "out of memory");
+	news = olds + n_old;
+	for (size_t i = 0; i < ve->n_members && !rc; i++) {
+		rc = member_in(v, ve->members[i], &news[i], err);
+		for (size_t k = 0; k < i && !rc; k++)
+			if (!memcmp(news[k].key, news[i].key, sizeof(news[i].key)))
+				rc = ipdk_err_set(err, -EINVAL, "value set %s: member %zu is member %zu again",
+						  v->name, i, k);
+		if (rc)
+			ipdk_err_prefix(err, "value set %s member %zu", v->name, i);
+	}
+	end = olds;
+	if (!rc)
+		rc = tdi_entry_iterate(tdi, v->tdi_id, collect_entry, &end);
+	for (struct tdi_entry *o = olds; o < end && !rc; o++)
+		rc = tdi_entry_delete(tdi, o, err);
+	for (size_t i = 0; i < ve->n_members && !rc; i++)
+		rc = tdi_entry_add(tdi, &news[i], err);
+	free(olds);
+	return rc;
+}
+
 int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Update *u,
 		    struct ipdk_err *err)
 {
@@ -1313,6 +1391,8 @@ int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Updat
 	case P4__V1__ENTITY__ENTITY_DIRECT_METER_ENTRY:
 	case P4__V1__ENTITY__ENTITY_REGISTER_ENTRY:
 		return cell_write(m, tdi, u->type, en, err);
+	case P4__V1__ENTITY__ENTITY_VALUE_SET_ENTRY:
+		return vset_write(m, tdi, u->type, en->value_set_entry, err);
 	case P4__V1__ENTITY__ENTITY__NOT_SET:
 		return ipdk_err_set(err, -EINVAL, "update without an entity");
 	default:
@@ -1884,6 +1964,53 @@ static int profiles_read(const struct p4_model *m, const P4__V1__Entity *want, s
 	return 0;
 }
 
+static int vsets_read(const struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity *want,
+		      int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err)
+{
+	uint32_t id = want->value_set_entry->value_set_id;
+	int rc = 0;
+
+	if (id && !vset_find(m, id))
+		return ipdk_err_set(err, -EINVAL, "unknown value set id 0x%08x", id);
+	for (uint32_t i = 0; i < m->n_vsets && !rc; i++) {
+		const struct p4m_table *v = &m->vsets[i];
+		uint64_t n = tdi_entry_count(tdi, v->tdi_id);
+		struct tdi_entry *es = calloc(n + 1, sizeof(*es)), *end = es;
+		struct out_entry *os = calloc(n + 1, sizeof(*os));
+		P4__V1__ValueSetMember *vm = calloc(n + 1, sizeof(*vm)), **pvm = calloc(n + 1, sizeof(*pvm));
+		P4__V1__ValueSetEntry ve = P4__V1__VALUE_SET_ENTRY__INIT;
+		P4__V1__Entity en = P4__V1__ENTITY__INIT;
+
+		if (id && v->id != id) {
+			free(es), free(os), free(vm), free(pvm);
+			continue;
+		}
+		if (!es || !os || !vm || !pvm)
+			rc = ipdk_err_set(err, -ENOMEM, "out of memory");
+		else
+			rc = tdi_entry_iterate(tdi, v->tdi_id, collect_entry, &end);
+		ve.value_set_id = v->id;
+		ve.members = pvm;
+		for (struct tdi_entry *e = es; e < end && !rc; e++) {
+			struct out_entry *o = &os[ve.n_members];
+
+			out_init(o);
+			table_entry_out(m, v, e, false, o);
+			p4__v1__value_set_member__init(&vm[ve.n_members]);
+			vm[ve.n_members].n_match = o->te.n_match;
+			vm[ve.n_members].match = o->te.match;
+			pvm[ve.n_members] = &vm[ve.n_members];
+			ve.n_members++;
+		}
+		en.entity_case = P4__V1__ENTITY__ENTITY_VALUE_SET_ENTRY;
+		en.value_set_entry = &ve;
+		if (!rc)
+			rc = emit(&en, arg);
+		free(es), free(os), free(vm), free(pvm);
+	}
+	return rc;
+}
+
 int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity *want,
 		   int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err)
 {
@@ -1925,6 +2052,9 @@ int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity
 	case P4__V1__ENTITY__ENTITY_DIRECT_COUNTER_ENTRY:
 	case P4__V1__ENTITY__ENTITY_DIRECT_METER_ENTRY:
 		rc = direct_read(m, tdi, want, o, emit, arg, err);
+		break;
+	case P4__V1__ENTITY__ENTITY_VALUE_SET_ENTRY:
+		rc = vsets_read(m, tdi, want, emit, arg, err);
 		break;
 	case P4__V1__ENTITY__ENTITY__NOT_SET:
 		rc = ipdk_err_set(err, -EINVAL, "read of an empty entity");

@@ -86,6 +86,7 @@ void p4_model_free(struct p4_model *m)
 		p4_meta_free(&m->tables[i]);
 	}
 	free(m->tables);
+	free(m->vsets);
 	free(m->actions);
 	free(m->profiles);
 	free(m->counters);
@@ -804,6 +805,36 @@ static int32_t carrier_action(const struct tdi_dev *tdi, const struct tdi_table_
 	return -1;
 }
 
+/* P4Info match fields onto the key fields of spec table tt (by position);
+ * ranges on ternary keys are expanded (batch.c) when expand_ok. */
+static int map_fields(struct p4m_table *t, P4__Config__V1__MatchField *const *mfs, size_t n,
+		      const struct tdi_table_info *tt, bool expand_ok, const char *kind,
+		      struct ipdk_err *err)
+{
+	t->n_fields = (uint32_t)n;
+	for (uint32_t f = 0; f < t->n_fields; f++) {
+		const P4__Config__V1__MatchField *mf = mfs[f];
+		struct p4m_field *fd = &t->fields[f];
+
+		fd->id = mf->id;
+		copy_name(fd->name, mf->name);
+		fd->bits = mf->bitwidth > 0 ? (uint32_t)mf->bitwidth : tt->keys[f].n_bits;
+		fd->match = match_kind(mf->match_type);
+		fd->tdi_idx = f;
+		/* an optional match is a ternary one with a full mask or none; a
+		 * range on a ternary key is installed as value/mask entries */
+		fd->expand = expand_ok && fd->match == TDI_MATCH_RANGE &&
+			     tt->keys[f].match == TDI_MATCH_TERNARY;
+		if ((fd->match != tt->keys[f].match && !fd->expand &&
+		     !(fd->match == TDI_MATCH_OPTIONAL && tt->keys[f].match == TDI_MATCH_TERNARY)) ||
+		    fd->bits > tt->keys[f].n_bits)
+			return ipdk_err_set(err, -EINVAL,
+					    "P4Info %s %s: match field %s does not agree with key field %u of %s",
+					    kind, t->name, mf->name, f + 1, tt->name);
+	}
+	return 0;
+}
+
 static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json_t *ctx,
 		     const struct tdi_dev *tdi, struct ipdk_err *err)
 {
@@ -827,26 +858,9 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 	t->is_const = ptab->is_const_table;
 	t->const_default_action_id = ptab->const_default_action_id;
 	t->profile_id = ptab->implementation_id;
-	t->n_fields = (uint32_t)ptab->n_match_fields;
-	for (uint32_t f = 0; f < t->n_fields; f++) {
-		const P4__Config__V1__MatchField *mf = ptab->match_fields[f];
-
-		t->fields[f].id = mf->id;
-		copy_name(t->fields[f].name, mf->name);
-		t->fields[f].bits = mf->bitwidth > 0 ? (uint32_t)mf->bitwidth : tt->keys[f].n_bits;
-		t->fields[f].match = match_kind(mf->match_type);
-		t->fields[f].tdi_idx = f;
-		/* an optional match is a ternary one with a full mask or none; a
-		 * range on a ternary key is installed as value/mask entries */
-		t->fields[f].expand = t->fields[f].match == TDI_MATCH_RANGE &&
-				      tt->keys[f].match == TDI_MATCH_TERNARY;
-		if ((t->fields[f].match != tt->keys[f].match && !t->fields[f].expand &&
-		     !(t->fields[f].match == TDI_MATCH_OPTIONAL && tt->keys[f].match == TDI_MATCH_TERNARY)) ||
-		    t->fields[f].bits > tt->keys[f].n_bits)
-			return ipdk_err_set(err, -EINVAL,
-					    "P4Info table %s: match field %s does not agree with key field %u of %s",
-					    name, mf->name, f + 1, tt->name);
-	}
+	rc = map_fields(t, ptab->match_fields, ptab->n_match_fields, tt, true, "table", err);
+	if (rc)
+		return rc;
 	set_priority_flag(t);
 	/* counted before the store exists, so p4_model_free() frees it */
 	m->n_tables++;
@@ -868,6 +882,46 @@ static int map_table(struct p4_model *m, const P4__Config__V1__Table *ptab, json
 	}
 	t->member_action = carrier_action(tdi, tt, ctab, "member_action", "set_member_id");
 	t->group_action = carrier_action(tdi, tt, ctab, "group_action", "set_group_id");
+	return 0;
+}
+
+/* A P4Info value set onto its spec table (the context's "value_sets" name
+ * it and its member action; without a context, NAME and NAME_member). */
+static int map_vset(struct p4_model *m, const P4__Config__V1__ValueSet *pv, json_t *ctx,
+		    const struct tdi_dev *tdi, struct ipdk_err *err)
+{
+	const char *name = pv->preamble->name;
+	json_t *cv = ctx_find(ctx, "value_sets", name);
+	const char *target = ctx_target(cv, name);
+	const char *act = cv ? json_string_value(json_object_get(cv, "action")) : NULL;
+	const struct tdi_table_info *tt = tdi_table_find(tdi, target);
+	const struct tdi_action_info *ta;
+	struct p4m_table *v = &m->vsets[m->n_vsets];
+	char member[TDI_NAME_MAX + 8];
+	int rc;
+
+	if (!tt || tt->kind != TDI_TABLE_MATCH)
+		return ipdk_err_set(err, -EINVAL, "P4Info value set %s: no table \"%s\" in the spec",
+				    name, target);
+	snprintf(member, sizeof(member), "%s_member", tt->name);
+	ta = tdi_action_find(tdi, act ? act : member);
+	if (!ta)
+		return ipdk_err_set(err, -EINVAL, "P4Info value set %s: no action \"%s\" in the spec",
+				    name, act ? act : member);
+	if (pv->n_match != tt->n_keys || pv->n_match > TDI_MAX_KEY_FIELDS)
+		return ipdk_err_set(err, -EINVAL, "P4Info value set %s: %zu match fields, the spec's %s has %u",
+				    name, pv->n_match, tt->name, tt->n_keys);
+	v->id = pv->preamble->id;
+	copy_name(v->name, name);
+	v->tdi_id = tt->id;
+	v->size = pv->size > 0 && (uint64_t)pv->size < tt->size ? (uint64_t)pv->size : tt->size;
+	v->member_action = (int32_t)ta->id;
+	v->group_action = -1;
+	rc = map_fields(v, pv->match, pv->n_match, tt, false, "value set", err);
+	if (rc)
+		return rc;
+	set_priority_flag(v);
+	m->n_vsets++;
 	return 0;
 }
 
@@ -1037,6 +1091,12 @@ int p4_model_from_p4info(const P4__Config__V1__P4Info *info, const char *context
 	for (size_t i = 0; i < info->n_tables && !rc; i++)
 		rc = info->tables[i]->preamble ? map_table(m, info->tables[i], ctx, tdi, err)
 		     : ipdk_err_set(err, -EINVAL, "P4Info table %zu has no preamble", i);
+	m->vsets = calloc(info->n_value_sets + 1, sizeof(*m->vsets));
+	if (!m->vsets)
+		rc = ipdk_err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < info->n_value_sets && !rc; i++)
+		rc = info->value_sets[i]->preamble ? map_vset(m, info->value_sets[i], ctx, tdi, err)
+		     : ipdk_err_set(err, -EINVAL, "P4Info value set %zu has no preamble", i);
 	for (size_t i = 0; i < info->n_action_profiles && !rc; i++)
 		rc = info->action_profiles[i]->preamble
 		     ? map_profile(m, info->action_profiles[i], ctx, tdi, err)

@@ -140,6 +140,11 @@ struct p4m_ctrl_hdr {
 struct p4_model {
 	uint32_t n_tables, n_actions, n_profiles, n_counters, n_meters, n_registers;
 	struct p4m_table *tables;
+	/* parser value sets: each a spec table whose entries are the members
+	 * (id, name, fields, size as P4Info says; member_action is the TDI
+	 * action every member runs) */
+	uint32_t n_vsets;
+	struct p4m_table *vsets;
 	struct p4m_action *actions;
 	struct p4m_profile *profiles;
 	struct p4m_cell_obj *counters, *meters, *registers;

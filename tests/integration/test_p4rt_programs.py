@@ -556,3 +556,62 @@ def test_conntrack_learner_table_takes_no_idle_timeout(env):
             c.write([table_update("insert", te)])
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert ("idle timeout" in e.value.details()) == bool(timeout)
+
+
+# ---- parse_ext: a parser value set filled through ValueSetEntry ---------------
+
+def test_parse_ext_value_set_entries(env):
+    """ValueSetEntry MODIFY replaces the members of parse_ext's custom_types
+    (the context's "value_sets": a spec table the control plane fills);
+    reads return them; frames with a member EtherType are parsed further."""
+    from test_p4c_paths import custom
+    c, info = load(env, "parse_ext")
+    vs = info.info.value_sets[0]
+    assert vs.preamble.name == "MainParserImpl.custom_types" and vs.size == 4
+
+    def members(*types):
+        return p4.ValueSetEntry(value_set_id=vs.preamble.id, members=[
+            p4.ValueSetMember(match=[p4.FieldMatch(field_id=vs.match[0].id,
+                                                   exact=p4.FieldMatch.Exact(value=pc.to_bytes(t)))])
+            for t in types])
+
+    def read(vid=vs.preamble.id):
+        got = c.read(p4.Entity(value_set_entry=p4.ValueSetEntry(value_set_id=vid)))
+        assert len(got) == 1 and got[0].value_set_entry.value_set_id == vs.preamble.id
+        return sorted(int.from_bytes(m.match[0].exact.value, "big") for m in got[0].value_set_entry.members)
+
+    def parsed(*types):
+        """{ethertype: whether a `small` custom header was rewritten into a `big` one}"""
+        out = {}
+        with Sniffers(env["h2"]) as (sn,):
+            env["h1"].send([custom(t, 1, b"\x11\x22\x33\x44", b"vs-%x" % t) for t in types])
+            for t in types:
+                got = frames_to(sn, b"vs-%x" % t)
+                assert len(got) == 1, hex(t)
+                out[t] = bytes(got[0])[14:23] == b"\x02" + b"\x11\x22\x33\x44" * 2
+        return out
+
+    assert read() == [] and read(0) == []
+    assert parsed(0x9999, 0x9998) == {0x9999: False, 0x9998: False}
+    c.write([update("modify", value_set_entry=members(0x9999))])
+    assert read() == [0x9999]
+    assert parsed(0x9999, 0x9998) == {0x9999: True, 0x9998: False}
+    c.write([update("modify", value_set_entry=members(0x9998, 0x9999, 0x88b5))])
+    assert read() == [0x88b5, 0x9998, 0x9999]
+    assert parsed(0x9999, 0x9998, 0x9997) == {0x9999: True, 0x9998: True, 0x9997: False}
+    # refused, set unchanged: INSERT/DELETE, more members than the size, a
+    # member given twice, a value wider than 16 bits, an unknown id
+    for kind, ve, code in (("insert", members(1), grpc.StatusCode.INVALID_ARGUMENT),
+                           ("delete", members(), grpc.StatusCode.INVALID_ARGUMENT),
+                           ("modify", members(1, 2, 3, 4, 5), grpc.StatusCode.RESOURCE_EXHAUSTED),
+                           ("modify", members(7, 7), grpc.StatusCode.INVALID_ARGUMENT),
+                           ("modify", members(0x10000), grpc.StatusCode.OUT_OF_RANGE),
+                           ("modify", p4.ValueSetEntry(value_set_id=vs.preamble.id ^ 1),
+                            grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as e:
+            c.write([update(kind, value_set_entry=ve)])
+        assert e.value.code() == code, (kind, ve)
+    assert read() == [0x88b5, 0x9998, 0x9999]
+    c.write([update("modify", value_set_entry=members())])
+    assert read() == []
+    assert parsed(0x9999) == {0x9999: False}
