@@ -38,6 +38,17 @@ def net(guest, module_hosts, module_infrap4d, workdir):
     return d, h, vc, vhost
 
 
+@pytest.fixture(autouse=True)
+def unplug_leftovers(net):
+    """A test that fails half-way must not fail the next ones: whatever it
+    left plugged is removed (forced when the guest does not let go)."""
+    yield
+    vc = net[2]
+    for name in vc.devices():
+        if vc.run("del", name).returncode != 0:
+            vc.run("del", "--force", name)
+
+
 def net_keys(vhost, **extra):
     keys = {"device-type": "virtio-net", "host-name": "vm1", "socket-path": vhost,
             "mac": GUEST_MAC}
