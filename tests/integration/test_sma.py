@@ -9,13 +9,13 @@ import json
 import os
 import socket
 import subprocess
+import time
 import uuid
 
 import grpc
 import pytest
 
-from ipu_storaged import (SMA_CTL, SRC, IpuStoraged, SmaClient, local_volume, pb,
-                          remote_volume, sma_ctl)
+from ipu_storaged import SMA_CTL, SRC, IpuStoraged, SmaClient, local_volume, pb, sma_ctl
 from storaged import Storaged
 
 NQN = "nqn.2024-01.io.ipdk:sma-test"
@@ -233,35 +233,40 @@ def test_tls_needs_certificates(tmp_path):
 
 
 def test_request_flood_is_bounded(tmp_path):
-    """While the agent's thread waits for a target that never answers, at most
-    256 requests queue up; the rest are refused at once, and all that queued
-    are answered afterwards."""
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(4)
-    ipu = IpuStoraged(str(tmp_path), args=["--connect-timeout", "3000"])
+    """While the agent's thread is held in a hotplug (a "VM" whose QMP socket
+    accepts and never answers), at most 256 requests wait; the rest are
+    refused at once; once the hotplug fails, every waiting one is answered."""
+    qmp_path = str(tmp_path / "silent-qmp.sock")
+    qmp = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    qmp.bind(qmp_path)
+    qmp.listen(1)
+    ipu = IpuStoraged(str(tmp_path), qmp=qmp_path, args=["--hotplug-timeout", "120000"])
     try:
         sma = SmaClient(ipu.sma_port)
-        slow = pb.CreateDeviceRequest(volume=remote_volume(str(uuid.uuid4()),
-                                                           silent.getsockname()[1]))
+        vid = str(uuid.uuid4())
+        ipu.ctl("bdev_ram %s 1" % vid)
+        slow = pb.CreateDeviceRequest(volume=local_volume(vid))
         slow.virtio_blk.physical_id = 0
-        first = sma.stubs["CreateDevice"].future(slow, timeout=60)
+        first = sma.stubs["CreateDevice"].future(slow, timeout=120)
+        conn, _ = qmp.accept()          # the agent is in the hotplug now
         caps = pb.GetQosCapabilitiesRequest(device_type=pb.DEVICE_TYPE_VIRTIO_BLK)
-        futures = [sma.stubs["GetQosCapabilities"].future(caps, timeout=60) for _ in range(400)]
-        codes = []
-        for f in futures:
-            try:
-                f.result()
-                codes.append(grpc.StatusCode.OK)
-            except grpc.RpcError as e:
-                codes.append(e.code())
-        assert set(codes) == {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
-        assert 0 < codes.count(grpc.StatusCode.OK) <= 256
+        futures = [sma.stubs["GetQosCapabilities"].future(caps, timeout=120)
+                   for _ in range(400)]
+        end = time.monotonic() + 60
+        while sum(f.done() for f in futures) < 400 - 256:
+            assert time.monotonic() < end, "refusals did not come"
+            time.sleep(0.05)
+        refused = [f for f in futures if f.done()]
+        assert all(f.exception().code() == grpc.StatusCode.RESOURCE_EXHAUSTED for f in refused)
+        conn.close()                    # the hotplug fails: "no VM"
         with pytest.raises(grpc.RpcError) as e:
             first.result()
-        assert e.value.code() in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE)
-        sma.call("GetQosCapabilities", caps)
+        assert e.value.code() == grpc.StatusCode.UNAVAILABLE, e.value.details()
+        waited = [f for f in futures if f not in refused]
+        assert len(waited) == 256 and all(f.result().max_device_caps is not None
+                                          for f in waited)
+        assert ipu.devices() == []
         sma.close()
     finally:
-        silent.close()
+        qmp.close()
         ipu.stop()
