@@ -391,7 +391,9 @@ static void usage(FILE *f)
 "      --hostnqn NQN            host NQN for volumes that give none\n"
 "      --queues N               queues per virtio-blk device (default 1)\n"
 "      --hotplug-timeout MS     per QMP step (default 10000)\n"
-"      --connect-timeout MS     to discovery services and targets (default 5000)\n",
+"      --connect-timeout MS     to discovery services and targets (default 5000)\n"
+"      --ctrl-loss-timeout MS   I/O to a lost target is held this long, then fails\n"
+"                               (default 60000)\n",
 		DEFAULT_SOCKET, IPDK_SMA_DEFAULT_PORT, DEFAULT_CERT_DIR,
 		IPDK_SMA_DEFAULT_MAX_DEVICES, DEFAULT_VHOST_DIR);
 }
@@ -399,7 +401,7 @@ static void usage(FILE *f)
 enum {
 	OPT_SMA_LISTEN = 256, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_QMP, OPT_VM_NAME, OPT_BUS_PREFIX,
 	OPT_SLOTS, OPT_MAX_DEVICES, OPT_VHOST_DIR, OPT_STATE, OPT_HOSTNQN, OPT_QUEUES,
-	OPT_HOTPLUG_TMO, OPT_CONNECT_TMO,
+	OPT_HOTPLUG_TMO, OPT_CONNECT_TMO, OPT_CTRL_LOSS_TMO,
 };
 
 static int parse_uint_opt(const char *name, const char *s, unsigned int *v)
@@ -434,6 +436,8 @@ static int ipu_option(int c, const char *arg, struct ipdk_sma_config *sc)
 	case OPT_QUEUES: return parse_uint_opt("queues", arg, &sc->queues);
 	case OPT_HOTPLUG_TMO: return parse_uint_opt("hotplug-timeout", arg, &sc->hotplug_timeout_ms);
 	case OPT_CONNECT_TMO: return parse_uint_opt("connect-timeout", arg, &sc->connect_timeout_ms);
+	case OPT_CTRL_LOSS_TMO:
+		return parse_uint_opt("ctrl-loss-timeout", arg, &sc->ctrl_loss_tmo_ms);
 	case OPT_GRPC_SEC:
 		if (!strcmp(arg, "mtls"))
 			sc->rpc.security = IPDK_RPC_SEC_MTLS;
@@ -540,6 +544,7 @@ int main(int argc, char **argv)
 		{ "queues", required_argument, NULL, OPT_QUEUES },
 		{ "hotplug-timeout", required_argument, NULL, OPT_HOTPLUG_TMO },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TMO },
+		{ "ctrl-loss-timeout", required_argument, NULL, OPT_CTRL_LOSS_TMO },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ipdk_sma_config scfg = { .rpc = { .cert_dir = DEFAULT_CERT_DIR },

@@ -7,6 +7,7 @@ sectors out of range, unaligned lengths, buffers outside guest memory,
 descriptor loops, readable after writable descriptors, malformed vhost-user
 messages. The server answers IOERR/UNSUPP or drops the connection, and keeps
 serving: the device is created through the SMA of storaged --mode ipu."""
+import json
 import os
 import socket
 import struct
@@ -15,7 +16,8 @@ import uuid
 
 import pytest
 
-from ipu_storaged import IpuStoraged, SmaClient, local_volume
+from ipu_storaged import IpuStoraged, SmaClient, local_volume, remote_volume
+from storaged import Storaged
 
 MEM = 4 << 20
 QSIZE = 64
@@ -134,7 +136,8 @@ class Frontend:
         self.used_seen[q] = (self.used_seen[q] + 1) & 0xffff
         return struct.unpack("<II", self.r(u + 4 + 8 * i, 8))
 
-    def request(self, q, rtype, sector, data=None, read_len=0, status_at=None, extra=()):
+    def request(self, q, rtype, sector, data=None, read_len=0, status_at=None, extra=(),
+                timeout=5):
         """One request in slot 0 of queue q; returns (status, used_len, data read)."""
         area = 0x100000 + q * 0x100000
         self.w(area, struct.pack("<IIQ", rtype, 0, sector))
@@ -150,7 +153,7 @@ class Frontend:
         self.w(st, b"\xff")
         chain.append((st, 1, D_WRITE))
         self.submit(q, chain)
-        head, used_len = self.wait_used(q)
+        head, used_len = self.wait_used(q, timeout)
         assert head == 0
         return self.r(st, 1)[0], used_len, self.r(area + 0x1000, read_len)
 
@@ -337,3 +340,40 @@ def test_4k_blocks(ipu):
     finally:
         f.close()
     delete_device(ipu, h, vid)
+
+
+def test_remote_volume_target_lost(tmp_path):
+    """A device on a remote volume whose target goes away: a request waits
+    while the initiator reconnects and completes once the target is back; when
+    the target stays away past --ctrl-loss-timeout it fails with IOERR, the
+    server keeps running and the device can be deleted."""
+    nqn = "nqn.2024-01.io.ipdk:lost"
+    d = str(tmp_path)
+    t = Storaged(d, name="lost-target", config=["bdev_ram r0 4", "subsys_add %s any" % nqn,
+                                                 "ns_add %s r0" % nqn])
+    vid = json.loads(t.ctl("subsys_list").splitlines()[0])["namespaces"][0]["uuid"]
+    ipu = IpuStoraged(d, name="lost-ipu", args=["--ctrl-loss-timeout", "4000"])
+    f = None
+    try:
+        sma = SmaClient(ipu.sma_port)
+        h = sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
+        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
+        f.setup()
+        assert f.request(0, T_OUT, 0, data=b"a" * 512)[0] == S_OK
+        t.stop(sig=9)
+        t.start()          # same port and subsystem: the initiator reconnects
+        assert f.request(0, T_IN, 0, read_len=512, timeout=30)[0] == S_OK
+        t.stop(sig=9)      # and now for good
+        assert f.request(0, T_IN, 0, read_len=512, timeout=60)[0] == S_IOERR
+        assert ipu.alive() and ipu.devices()[0]["errors"] >= 1
+        f.close()
+        f = None
+        sma.delete(h)
+        assert ipu.devices() == []
+        sma.close()
+    finally:
+        if f:
+            f.close()
+        ipu.stop()
+        if t.alive():
+            t.stop()
