@@ -121,7 +121,9 @@ static int cmd_ports(struct ctl_ctx *c, unsigned int conn, int argc, char **argv
 
 		ipdk_dpdk_pipeline_port_stats(c->dp->pl, i, &st);
 		rx_total += st.rx_packets;
-		tx_total += st.tx_packets + st.tx_drops;
+		/* tx_packets counts what the pipeline handed the port, including
+		 * what its writer then dropped (tx_drops): those left the pipeline. */
+		tx_total += st.tx_packets;
 		fprintf(out, "%-4u %-16s %-6s %-10s %-16s %12" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n",
 			i, pc->name, ipdk_port_type_name(pc->type), ipdk_port_backend(c->dp->ports[i]),
 			pc->netdev[0] ? pc->netdev : pc->path[0] ? pc->path : "-", st.rx_packets,
