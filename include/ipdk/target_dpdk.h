@@ -195,11 +195,23 @@ void ipdk_dpdk_runner_remove(struct ipdk_dpdk_runner *r, struct ipdk_dpdk_pipeli
 /* Stops and joins all threads. */
 void ipdk_dpdk_runner_stop(struct ipdk_dpdk_runner *r);
 
-/* Returns once every packet that was inside pipeline pl when this was called
- * has left it, so state the data path may still have been reading can be
- * changed: its inputs admit nothing until the thread running pl has seen no
- * packet in flight (a pause of a few runs). Returns at once when no thread
- * runs pl. Control path only. */
-void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl);
+/* How long a control operation waits for packets in flight to leave a
+ * pipeline before it gives up with -ETIMEDOUT. */
+#define IPDK_DPDK_QUIESCE_MS 2000
+
+/* Holds pl's inputs (they admit nothing) and returns once every packet that
+ * was inside pl has left it, so state the data path may have been reading can
+ * be changed until ipdk_dpdk_pipeline_release(). Returns at once when no
+ * thread runs pl. After IPDK_DPDK_QUIESCE_MS (a program that loops) it lets
+ * go of the hold and fails with -ETIMEDOUT naming pl. Control path only. */
+int ipdk_dpdk_pipeline_hold(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err);
+
+/* Ends a successful ipdk_dpdk_pipeline_hold(): inputs admit packets again. */
+void ipdk_dpdk_pipeline_release(struct ipdk_dpdk_pipeline *pl);
+
+/* ipdk_dpdk_pipeline_hold() then ipdk_dpdk_pipeline_release(): returns once
+ * the packets that were inside pl when it was called have left (or fails
+ * with -ETIMEDOUT as the hold does). */
+int ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err);
 
 #endif

@@ -5,16 +5,16 @@
  * of two with input slots that stay empty, and one extra output port is
  * appended last because SWX sends dropped packets to the last output port.
  * The pipeline threads run it through ipdk_dpdk_pipeline_run(), which keeps
- * what ipdk_dpdk_pipeline_quiesce() needs to know that no packet is in flight.
+ * what ipdk_dpdk_pipeline_hold() needs to know that no packet is in flight.
  *
  * Port slots. SWX fixes a pipeline's ports when it is built, yet ports come
  * and go while it runs (gNMI). So every pipeline port id is a slot: an SWX
  * port of our own type that hands rx and tx to whichever port occupies it (its
  * ipdk_port_io objects) and counts what passes. An empty slot receives nothing
  * and drops what is sent to it. ipdk_dpdk_pipeline_port_set() changes a slot's
- * occupant with one pointer store, then waits with
- * ipdk_dpdk_pipeline_quiesce() until the pipeline thread can no longer be
- * inside the previous occupant, so a port id means the same port for as long
+ * occupant with one pointer store, made while ipdk_dpdk_pipeline_hold() keeps
+ * packets out of a pipeline that has none in flight, so none can be inside
+ * the previous occupant afterwards: a port id means the same port for as long
  * as the port lives, and no lock is taken on the data path.
  */
 #include <errno.h>
@@ -347,8 +347,14 @@ int ipdk_dpdk_pipeline_port_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 			return ipdk_err_prefix(err, "pipeline %s", pl->name);
 	}
 	if (s->port) {
+		/* No packet in flight and none admitted: none can be in the old
+		 * occupant once the slot is empty. */
+		rc = ipdk_dpdk_pipeline_hold(pl, err);
+		if (rc)
+			return ipdk_err_prefix(err, "port %s cannot leave port id %u",
+					       s->port->cfg.name, id);
 		atomic_store_explicit(&s->io, NULL, memory_order_release);
-		ipdk_dpdk_pipeline_quiesce(pl);
+		ipdk_dpdk_pipeline_release(pl);
 		/* The thread is out of the old occupant: push out what it buffered. */
 		if (s->port->io.out && s->port->io.out_ops->flush)
 			s->port->io.out_ops->flush(s->port->io.out);
@@ -544,6 +550,12 @@ void ipdk_dpdk_pipeline_set_rounds(struct ipdk_dpdk_pipeline *pl, const _Atomic 
  * polls for the next packet), ends with a yield to the next SWX thread, so
  * such a run of at least THREADS_MAX instructions has found every thread
  * without a packet. Admission resumes when the last quiescer is done.
+ *
+ * A program can keep a packet forever (a loop that never ends), so the wait
+ * is bounded: a quiescer that gives up changes nothing. That is why callers
+ * hold, change what packets read while nothing is in flight, then release,
+ * rather than change first and wait after: a change already made could not
+ * be taken back while packets may be reading it.
  */
 #define QUIESCE_MIN_QUANTUM 16   /* RTE_SWX_PIPELINE_THREADS_MAX in DPDK 22.11 */
 
@@ -585,26 +597,53 @@ enum ipdk_dpdk_run ipdk_dpdk_pipeline_run(struct ipdk_dpdk_pipeline *pl, uint32_
 	return IPDK_DPDK_RUN_QUIESCING;
 }
 
-void ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int ipdk_dpdk_pipeline_hold(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 {
 	const _Atomic uint64_t *rounds = atomic_load(&pl->rounds);
-	unsigned long naps = 0;
-	uint64_t start;
+	uint64_t start, deadline;
 
-	if (!rounds)
-		return;
 	atomic_fetch_add(&pl->hold, 1);
+	if (!rounds)
+		return 0;
 	start = atomic_load(&pl->drained);
+	deadline = now_ns() + (uint64_t)IPDK_DPDK_QUIESCE_MS * 1000000u;
 	/* Two drained runs: the first may have begun before the hold was seen. */
 	while (atomic_load(&pl->drained) < start + 2 && atomic_load(&pl->rounds) == rounds) {
 		struct timespec ts = { .tv_sec = 0, .tv_nsec = 10000 };
 
+		if (now_ns() > deadline) {
+			atomic_fetch_sub(&pl->hold, 1);
+			IPDK_LOG_ERR("pipeline %s: packets in flight did not leave within %d ms",
+				     pl->name, IPDK_DPDK_QUIESCE_MS);
+			return ipdk_err_set(err, -ETIMEDOUT, "pipeline %s: packets in flight did not "
+					    "leave within %d ms (does the program loop?); nothing "
+					    "was changed", pl->name, IPDK_DPDK_QUIESCE_MS);
+		}
 		nanosleep(&ts, NULL);
-		if (++naps % 100000 == 0)   /* about every second */
-			IPDK_LOG_WARN("pipeline %s: still waiting for packets in flight to "
-				      "leave (does the program loop?)", pl->name);
 	}
+	return 0;
+}
+
+void ipdk_dpdk_pipeline_release(struct ipdk_dpdk_pipeline *pl)
+{
 	atomic_fetch_sub(&pl->hold, 1);
+}
+
+int ipdk_dpdk_pipeline_quiesce(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
+{
+	int rc = ipdk_dpdk_pipeline_hold(pl, err);
+
+	if (!rc)
+		ipdk_dpdk_pipeline_release(pl);
+	return rc;
 }
 
 const char *ipdk_dpdk_pipeline_name(const struct ipdk_dpdk_pipeline *pl)

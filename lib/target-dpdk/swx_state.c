@@ -798,10 +798,13 @@ int swx_state_create(struct ipdk_dpdk_pipeline *pl, struct swx_state **out,
 		rc = learner_init(s, k, old, err);
 	if (rc)
 		goto fail;
+	rc = ipdk_dpdk_pipeline_hold(s->pl, err);
+	if (rc)
+		goto fail;
 	rte_swx_pipeline_table_state_set(s->p, s->ts[0]);
 	ipdk_dpdk_pipeline_state_adopted(s->pl);
 	s->active = 0;
-	ipdk_dpdk_pipeline_quiesce(s->pl);
+	ipdk_dpdk_pipeline_release(s->pl);
 	/* The objects of rebuilt tables in the old array are also in the copy
 	 * DPDK's control handle keeps, which frees them. */
 	array_free(s, old, false);
@@ -1180,15 +1183,22 @@ int swx_state_commit(struct swx_state *s, struct ipdk_err *err)
 		swx_state_abort(s);
 		return rc;
 	}
+	/* Swap only once no packet is in flight (and none admitted), so that ac
+	 * is ours to bring up to date as soon as the data path reads sh; when
+	 * packets do not leave, sh is put back and nothing has changed. */
+	rc = ipdk_dpdk_pipeline_hold(s->pl, err);
+	if (rc) {
+		shadow_repair(s, sh, ac, done);
+		swx_state_abort(s);
+		return rc;
+	}
 	defaults_to(s, sh);
 	for (uint32_t i = 0; i < s->n_tables; i++)
 		if (s->t[i].new_obj)
 			sh[i].obj = s->t[i].new_obj;
-	/* From here on the data path reads sh; once the packets that were
-	 * reading ac have left, ac is ours to bring up to date. */
 	rte_swx_pipeline_table_state_set(s->p, sh);
 	s->active = !s->active;
-	ipdk_dpdk_pipeline_quiesce(s->pl);
+	ipdk_dpdk_pipeline_release(s->pl);
 	replay(s, ac);
 	swx_state_abort(s);
 	return 0;

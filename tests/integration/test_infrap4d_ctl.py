@@ -1,9 +1,13 @@
 """infrap4d's control socket beyond table entries, on packets in network
 namespaces: the figures `ports` prints (a port's writer drops against the
-pipeline's own drops)."""
+pipeline's own drops), and writes to a pipeline whose program never lets a
+packet go."""
+import os
+
 from scapy.layers.l2 import Ether
 
 from ipdk_net import link_port, wait_until
+from test_p4c_programs import frames_to
 
 H1_MAC, H2_MAC, NOBODY_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:99"
 
@@ -27,3 +31,62 @@ def test_ports_drop_line_leaves_writer_drops_out(hosts, infrap4d):
     # of the host's own, which is also a miss); none of the ring's drops
     assert p["(drop)"]["tx"] == p["h1"]["rx"] - p["sink"]["tx"], p
     assert p["(drop)"]["tx"] >= 50, p
+
+
+LOOP_SPEC = """
+struct metadata_t {
+	bit<32> port_in
+	bit<32> port_out
+	bit<32> x
+}
+metadata instanceof metadata_t
+action nop args none {
+	return
+}
+table t {
+	key {
+		m.port_in exact
+	}
+	actions {
+		nop
+	}
+	default_action nop args none
+	size 64
+}
+apply {
+	rx m.port_in
+	table t
+	LOOP : add m.x 1
+	jmp LOOP
+	drop
+}
+"""
+
+
+def test_program_that_never_finishes_a_packet(hosts, infrap4d, workdir):
+    """Writes wait for packets in flight to leave the pipeline; one that never
+    leaves makes them fail (after 2 s) instead of hanging the daemon, and
+    changes nothing."""
+    spec = os.path.join(workdir, "forever.spec")
+    with open(spec, "w") as f:
+        f.write(LOOP_SPEC)
+    h1, h2 = hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
+    d = infrap4d(ports=[link_port("h1", h1), link_port("h2", h2)], spec=spec)
+    d.ctl("add", "t", "match", 5, "action", "nop")   # nothing in flight yet
+    h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"stuck" + b"x" * 40))
+    assert wait_until(lambda: d.ports()["h1"]["rx"] >= 1)
+    msg = d.ctl_err("add", "t", "match", 7, "action", "nop")
+    assert "packets in flight did not leave within 2000 ms" in msg, msg
+    assert msg.startswith("pipeline main."), msg
+    # the failed write changed nothing, and the daemon answers
+    assert len(d.ctl("dump", "t").splitlines()) == 1
+    assert "tables 1" in d.ctl("info")
+    # a pipeline that finishes its packets replaces it
+    d.ctl("pipeline", "load", "default")
+    d.ctl("add", "l2_fwd", "match", H2_MAC, "action", "l2_forward", "port", 1)
+    s2 = h2.sniffer()
+    try:
+        h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"flows-again" + b"x" * 40))
+        assert len(frames_to(s2, b"flows-again")) == 1
+    finally:
+        s2.close()

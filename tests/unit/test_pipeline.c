@@ -5,7 +5,8 @@
  * port slots filled, emptied and moved while a thread runs the pipeline, and a
  * TAP and a LINK port's error and drop counters read through their slots,
  * freeing pipelines whose tables DPDK's control handle shares, and quiescing a
- * pipeline whose packets stay in flight for many runs.
+ * pipeline whose packets stay in flight for many runs, or for ever (it gives
+ * up).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -589,10 +590,52 @@ static void test_quiesce_long_program(void **state)
 
 		for (int i = 0; i < 2000 && !(admitted = slot_stat(pl, 0, rx)); i++)
 			usleep(100);
-		ipdk_dpdk_pipeline_quiesce(pl);
+		assert_int_equal(ipdk_dpdk_pipeline_quiesce(pl, &err), 0);
 		assert_true(slot_stat(pl, 1, tx) >= admitted);
 	}
 	assert_int_equal(wait_for(1, 20), 20);
+	ipdk_dpdk_runner_stop(r);
+	ipdk_dpdk_pipeline_free(pl);
+}
+
+/* A packet that never leaves: the program loops forever after rx. */
+static const char *forever_spec =
+	"struct metadata_t {\n"
+	"	bit<32> port_in\n"
+	"	bit<32> x\n"
+	"}\n"
+	"metadata instanceof metadata_t\n"
+	"apply {\n"
+	"	rx m.port_in\n"
+	"	LOOP : add m.x 1\n"
+	"	jmp LOOP\n"
+	"	drop\n"
+	"}\n";
+
+/* Quiescing gives up after IPDK_DPDK_QUIESCE_MS with -ETIMEDOUT naming the
+ * pipeline, and a port that was to leave its slot stays where it was. */
+static void test_quiesce_gives_up(void **state)
+{
+	struct ipdk_dpdk_runner_cfg rcfg = { .n_threads = 1, .cpus = { -1 } };
+	struct ipdk_dpdk_pipeline *pl = build("forever", forever_spec);
+	const size_t rx = offsetof(struct ipdk_port_stats, rx_packets);
+	struct ipdk_dpdk_runner *r;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(ipdk_dpdk_pipeline_quiesce(pl, &err), 0);   /* not running */
+	assert_int_equal(ipdk_dpdk_runner_start(&rcfg, &r, &err), 0);
+	assert_int_equal(ipdk_dpdk_runner_add(r, 0, pl, &err), 0);
+	assert_int_equal(ipdk_dpdk_pipeline_quiesce(pl, &err), 0);   /* nothing in flight */
+	send_frames(0, 1);
+	for (int i = 0; i < 20000 && !slot_stat(pl, 0, rx); i++)
+		usleep(100);
+	assert_int_equal(slot_stat(pl, 0, rx), 1);
+	assert_int_equal(ipdk_dpdk_pipeline_quiesce(pl, &err), -ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "pipeline forever: packets in flight did not leave"));
+	assert_int_equal(ipdk_dpdk_pipeline_port_set(pl, 1, NULL, &err), -ETIMEDOUT);
+	assert_non_null(strstr(err.msg, "pipeline forever"));
+	assert_ptr_equal(ipdk_dpdk_pipeline_port(pl, 1), ports[1]);
 	ipdk_dpdk_runner_stop(r);
 	ipdk_dpdk_pipeline_free(pl);
 }
@@ -609,6 +652,7 @@ int main(void)
 		cmocka_unit_test(test_link_counters),
 		cmocka_unit_test(test_free_rebuilt_tables),
 		cmocka_unit_test(test_quiesce_long_program),
+		cmocka_unit_test(test_quiesce_gives_up),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
