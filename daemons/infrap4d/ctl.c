@@ -1,7 +1,8 @@
 /*
  * infrap4d's local control commands, served on its Unix control socket and
  * used by infrap4d-ctl: table entries, defaults, batches, selectors, learner
- * timeouts, counters, registers, meters, statistics and pipeline replacement.
+ * timeouts, counters, registers, meters, mirror sessions, statistics and
+ * pipeline replacement.
  * Everything goes through TDI, so P4Runtime can later sit beside it unchanged.
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "infrap4d.h"
 
 #define MAX_ARGS 8
+#define MIRROR_USAGE "mirror [SESSION [port PORT [truncate BYTES] | off]]"
 
 struct ctl_ctx {
 	struct infrap4d_dp *dp;
@@ -549,6 +551,66 @@ static int cmd_meter(struct ctl_ctx *c, unsigned int conn, int argc, char **argv
 	return tdi_meter_set(c->dp->tdi, mi->id, index, NULL, v[0], v[1], v[2], v[3], err);
 }
 
+static void print_mirror(FILE *out, uint32_t id, const struct tdi_mirror_session *ms)
+{
+	fprintf(out, "mirror %u port %u", id, ms->port_id);
+	if (ms->truncation_length)
+		fprintf(out, " truncate %u", ms->truncation_length);
+	fputc('\n', out);
+}
+
+/* A port by pipeline port id or by name. */
+static int parse_port(struct ctl_ctx *c, const char *s, uint32_t *id, struct ipdk_err *err)
+{
+	for (unsigned int i = 0; i < c->dp->n_ports; i++)
+		if (c->dp->ports[i] && !strcmp(ipdk_port_cfg(c->dp->ports[i])->name, s)) {
+			*id = i;
+			return 0;
+		}
+	if (s[0] < '0' || s[0] > '9')
+		return ipdk_err_set(err, -ENOENT, "no port named \"%s\"", s);
+	return parse_u32(s, "port", id, err);
+}
+
+static int cmd_mirror(struct ctl_ctx *c, unsigned int conn, int argc, char **argv, char *rest,
+		      FILE *out, struct ipdk_err *err)
+{
+	const struct tdi_schema *s = tdi_dev_schema(c->dp->tdi);
+	struct tdi_mirror_session ms;
+	uint32_t id = 0, port = 0, trunc = 0;
+	int rc;
+
+	(void)rest;
+	if (!argc) {   /* every session that is set */
+		for (uint32_t i = 0; i < s->n_mirror_sessions; i++)
+			if (!tdi_mirror_session_get(c->dp->tdi, i, &ms, err))
+				print_mirror(out, i, &ms);
+		ipdk_err_clear(err);
+		return 0;
+	}
+	rc = parse_u32(argv[0], "mirror session", &id, err);
+	if (rc)
+		return rc;
+	if (argc == 1) {
+		rc = tdi_mirror_session_get(c->dp->tdi, id, &ms, err);
+		if (!rc)
+			print_mirror(out, id, &ms);
+		return rc;
+	}
+	rc = check_batch(c, conn, err);
+	if (rc)
+		return rc;
+	if (argc == 2 && !strcmp(argv[1], "off"))
+		return tdi_mirror_session_delete(c->dp->tdi, id, err);
+	if (strcmp(argv[1], "port") || argc < 3 || argc == 4 || argc > 5 ||
+	    (argc == 5 && strcmp(argv[3], "truncate")))
+		return ipdk_err_set(err, -EINVAL, "usage: %s", MIRROR_USAGE);
+	rc = parse_port(c, argv[2], &port, err);
+	if (!rc && argc == 5)
+		rc = parse_u32(argv[4], "truncation length", &trunc, err);
+	return rc ? rc : tdi_mirror_session_set(c->dp->tdi, id, port, false, trunc, err);
+}
+
 static int cmd_pipeline(struct ctl_ctx *c, unsigned int conn, int argc, char **argv, char *rest,
 			FILE *out, struct ipdk_err *err)
 {
@@ -587,6 +649,7 @@ static const struct cmd cmds[] = {
 	{ "group", "group add|del SELECTOR GROUP | group member-set|member-del SELECTOR GROUP MEMBER [WEIGHT]", 3, cmd_group },
 	{ "timeout", "timeout LEARNER INDEX SECONDS", 3, cmd_timeout },
 	{ "meter", "meter set NAME INDEX CIR CBS PIR PBS | meter stats|reset NAME INDEX", 3, cmd_meter },
+	{ "mirror", MIRROR_USAGE, 0, cmd_mirror },
 	{ "pipeline", "pipeline load SPEC|BUNDLE [P4INFO]|default", 2, cmd_pipeline },
 };
 

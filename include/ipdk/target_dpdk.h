@@ -128,6 +128,10 @@ struct ipdk_dpdk_pipeline_cfg {
 	struct ipdk_port **ports;   /* port i gets pipeline port id i; NULL: empty slot */
 	uint32_t n_ports;           /* port slots (ids 0 .. n_ports-1) */
 	int numa_node;              /* -1: any */
+	/* Mirroring (the spec's `mirror` instruction): slots a packet may use and
+	 * sessions; 0: 4 slots and 64 sessions, what ipdk-p4c's context declares.
+	 * DPDK rounds both up to a power of two (slots at most 64). */
+	uint32_t mirror_slots, mirror_sessions;
 };
 
 struct ipdk_dpdk_pipeline;
@@ -169,6 +173,24 @@ struct ipdk_port_stats {
 };
 int ipdk_dpdk_pipeline_port_stats(struct ipdk_dpdk_pipeline *pl, uint32_t id,
 				  struct ipdk_port_stats *stats);
+
+/* A mirror session: where `mirror` sends the copy of a packet. */
+struct ipdk_dpdk_mirror_session {
+	uint32_t port_id;            /* a port slot */
+	bool fast_clone;             /* share the packet's buffer (no truncation) */
+	uint32_t truncation_length;  /* bytes kept of the copy; 0: all */
+};
+
+/* Mirror slots and sessions of a built pipeline (after DPDK's rounding). */
+void ipdk_dpdk_pipeline_mirroring(const struct ipdk_dpdk_pipeline *pl, uint32_t *n_slots,
+				  uint32_t *n_sessions);
+
+/* Sets mirror session id of pl to s, or disables it (s NULL): copies then go
+ * nowhere. Every session starts disabled. Takes effect at once, also while a
+ * thread runs pl. */
+int ipdk_dpdk_pipeline_mirror_session_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
+					  const struct ipdk_dpdk_mirror_session *s,
+					  struct ipdk_err *err);
 
 /* ---- Threads ------------------------------------------------------------ */
 

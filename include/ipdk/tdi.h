@@ -108,12 +108,22 @@ struct tdi_meter_info {
 };
 
 struct tdi_schema {
-	uint32_t n_tables, n_actions, n_counters, n_registers, n_meters, n_ports;
+	uint32_t n_tables, n_actions, n_counters, n_registers, n_meters;
+	uint32_t n_ports;            /* ports a mirror session may name: 0 .. n_ports-1 */
 	struct tdi_table_info *tables;
 	struct tdi_action_info *actions;
 	struct tdi_counter_info *counters;
 	struct tdi_register_info *registers;
 	struct tdi_meter_info *meters;
+	/* mirror sessions (ids 0 .. n_mirror_sessions-1); 0: the target has none */
+	uint32_t n_mirror_slots, n_mirror_sessions;
+};
+
+/* A mirror session: where a packet's mirror copy goes. */
+struct tdi_mirror_session {
+	uint32_t port_id;
+	bool fast_clone;             /* the copy shares the packet (no truncation) */
+	uint32_t truncation_length;  /* bytes of the copy kept; 0: all */
 };
 
 /* ---- Entries ------------------------------------------------------------ */
@@ -193,6 +203,11 @@ struct tdi_target_ops {
 	/* Optional. Reads a table's current default action into e (table_id set
 	 * by the caller); when NULL the schema's default_action_id is used. */
 	int (*default_get)(void *ctx, struct tdi_entry *e, struct ipdk_err *err);
+	/* Optional. Sets mirror session id (s NULL: disables it, so mirror copies
+	 * of it go nowhere) with effect at once; the front end calls it when the
+	 * batch holding the change has committed. */
+	int (*mirror_session_set)(void *ctx, uint32_t id, const struct tdi_mirror_session *s,
+				  struct ipdk_err *err);
 };
 
 /* ---- Devices ------------------------------------------------------------ */
@@ -302,6 +317,22 @@ int tdi_meter_reset(struct tdi_dev *dev, uint32_t meter_id, uint64_t index,
 		    const struct tdi_entry *entry, struct ipdk_err *err);
 int tdi_meter_stats(struct tdi_dev *dev, uint32_t meter_id, uint64_t index,
 		    const struct tdi_entry *entry, uint64_t pkts[3], struct ipdk_err *err);
+
+/* ---- Mirror sessions ---------------------------------------------------- */
+
+/* Sets mirror session session_id (staged like an entry: it takes effect when
+ * the batch commits); -ERANGE for an unknown session or port, -ENOTSUP when
+ * the target has no mirror sessions. A session nobody set copies nothing. */
+int tdi_mirror_session_set(struct tdi_dev *dev, uint32_t session_id, uint32_t port_id,
+			   bool fast_clone, uint32_t truncation_length, struct ipdk_err *err);
+
+/* Disables a session that was set (staged); -ENOENT if it is not set. */
+int tdi_mirror_session_delete(struct tdi_dev *dev, uint32_t session_id, struct ipdk_err *err);
+
+/* Reads a session as the open batch (or, outside one, the device) sees it;
+ * -ENOENT if it is not set. */
+int tdi_mirror_session_get(const struct tdi_dev *dev, uint32_t session_id,
+			   struct tdi_mirror_session *s, struct ipdk_err *err);
 
 /* ---- Text form ---------------------------------------------------------- */
 

@@ -37,7 +37,8 @@
 #include "pipeline_priv.h"
 #include "port_priv.h"
 
-/* Enough for DPDK's mirroring example and for the mirror extern of P4. */
+/* What ipdk-p4c's context declares for a program that mirrors (and DPDK's
+ * own defaults). */
 #define PIPELINE_MIRROR_SLOTS 4
 #define PIPELINE_MIRROR_SESSIONS 64
 
@@ -68,6 +69,7 @@ struct ipdk_dpdk_pipeline {
 	atomic_uint hold;           /* quiescers waiting: no input admits a packet */
 	_Atomic uint64_t drained;   /* runs that ended with no packet in flight */
 	bool state_adopted;   /* the TDI target's table state replaced DPDK's */
+	uint32_t n_mirror_slots, n_mirror_sessions;
 };
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -389,6 +391,76 @@ static int attach_drop_port(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
 	return 0;
 }
 
+/* ---- mirror sessions ------------------------------------------------------ */
+
+/*
+ * DPDK 22.11 starts every session all-zero: port 0, a full clone truncated to
+ * 0 bytes (its "no truncation" is UINT32_MAX, which only the session call
+ * sets), so a `mirror` of a session nobody configured sends an empty copy to
+ * port 0. A disabled session here is a fast clone to the drop port, which
+ * makes no copy at all (drop_fast_clone_tx only counts it).
+ */
+static int session_apply(struct ipdk_dpdk_pipeline *pl, uint32_t id,
+			 const struct ipdk_dpdk_mirror_session *s, struct ipdk_err *err)
+{
+	struct rte_swx_pipeline_mirroring_session_params p = {
+		.port_id = s ? s->port_id : pl->n_ports,
+		.fast_clone = s ? s->fast_clone : 1,
+		.truncation_length = s ? s->truncation_length : 0,
+	};
+	int rc = rte_swx_ctl_pipeline_mirroring_session_set(pl->p, id, &p);
+
+	if (rc)
+		return ipdk_err_set(err, rc, "pipeline %s: mirror session %u: DPDK refused it: %s",
+				    pl->name, id, strerror(-rc));
+	return 0;
+}
+
+static int mirroring_init(struct ipdk_dpdk_pipeline *pl, struct ipdk_err *err)
+{
+	struct rte_swx_ctl_pipeline_info info;
+	int rc = rte_swx_ctl_pipeline_info_get(pl->p, &info);
+
+	if (rc)
+		return ipdk_err_set(err, rc, "pipeline %s: no pipeline information", pl->name);
+	pl->n_mirror_slots = info.n_mirroring_slots;
+	pl->n_mirror_sessions = info.n_mirroring_sessions;
+	for (uint32_t id = 0; id < pl->n_mirror_sessions; id++) {
+		rc = session_apply(pl, id, NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void ipdk_dpdk_pipeline_mirroring(const struct ipdk_dpdk_pipeline *pl, uint32_t *n_slots,
+				  uint32_t *n_sessions)
+{
+	*n_slots = pl->n_mirror_slots;
+	*n_sessions = pl->n_mirror_sessions;
+}
+
+/* The data path reads a session's three fields apart from one another while
+ * this writes them: a copy made meanwhile may mix the old session and the new
+ * one, which is still a copy to a valid port. */
+int ipdk_dpdk_pipeline_mirror_session_set(struct ipdk_dpdk_pipeline *pl, uint32_t id,
+					  const struct ipdk_dpdk_mirror_session *s,
+					  struct ipdk_err *err)
+{
+	ipdk_err_clear(err);
+	if (id >= pl->n_mirror_sessions)
+		return ipdk_err_set(err, -ERANGE, "pipeline %s: mirror session %u out of range "
+				    "(%u sessions)", pl->name, id, pl->n_mirror_sessions);
+	if (s && s->port_id >= pl->n_ports)
+		return ipdk_err_set(err, -ERANGE, "pipeline %s: mirror session %u: port id %u "
+				    "out of range (%u port slots)", pl->name, id, s->port_id,
+				    pl->n_ports);
+	if (s && s->fast_clone && s->truncation_length)
+		return ipdk_err_set(err, -EINVAL, "pipeline %s: mirror session %u: a fast clone "
+				    "shares the packet and cannot be truncated", pl->name, id);
+	return session_apply(pl, id, s, err);
+}
+
 static int check_cfg(const struct ipdk_dpdk_pipeline_cfg *cfg, struct ipdk_err *err)
 {
 	if (!ipdk_dpdk_env_ready())
@@ -407,8 +479,9 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 			     struct ipdk_dpdk_pipeline **out, struct ipdk_err *err)
 {
 	struct rte_swx_pipeline_mirroring_params mirroring = {
-		.n_slots = PIPELINE_MIRROR_SLOTS,
-		.n_sessions = PIPELINE_MIRROR_SESSIONS,
+		.n_slots = cfg->mirror_slots ? cfg->mirror_slots : PIPELINE_MIRROR_SLOTS,
+		.n_sessions = cfg->mirror_sessions ? cfg->mirror_sessions :
+			      PIPELINE_MIRROR_SESSIONS,
 	};
 	struct ipdk_dpdk_pipeline *pl;
 	int rc;
@@ -479,6 +552,9 @@ int ipdk_dpdk_pipeline_build(const struct ipdk_dpdk_pipeline_cfg *cfg,
 				  pl->name);
 		goto fail;
 	}
+	rc = mirroring_init(pl, err);
+	if (rc)
+		goto fail;
 	IPDK_LOG_INFO("pipeline %s built: %u ports (%u inputs incl. padding), drop port %u",
 		      pl->name, pl->n_ports, pl->n_ports_in, pl->n_ports);
 	*out = pl;

@@ -673,7 +673,9 @@ static int dpdk_schema_get(void *ctx, struct tdi_schema *s, struct ipdk_err *err
 	if (rte_swx_ctl_pipeline_info_get(c->p, &c->info))
 		return ipdk_err_set(err, -EIO, "pipeline %s: no info",
 				    ipdk_dpdk_pipeline_name(c->pl));
-	s->n_ports = c->info.n_ports_out;
+	/* the port slots; the drop port after them is no port to name */
+	s->n_ports = ipdk_dpdk_pipeline_n_ports(c->pl);
+	ipdk_dpdk_pipeline_mirroring(c->pl, &s->n_mirror_slots, &s->n_mirror_sessions);
 	rc = swx_state_create(c->pl, &c->st, err);
 	if (!rc)
 		rc = actions_get(c, s, err);
@@ -1100,6 +1102,20 @@ static int dpdk_meter_stats(void *ctx, uint32_t id, uint64_t index,
 
 /* ---- Context ------------------------------------------------------------ */
 
+static int dpdk_mirror_session_set(void *ctx, uint32_t id, const struct tdi_mirror_session *s,
+				   struct ipdk_err *err)
+{
+	struct dctx *c = ctx;
+	struct ipdk_dpdk_mirror_session ms;
+
+	if (s) {
+		ms.port_id = s->port_id;
+		ms.fast_clone = s->fast_clone;
+		ms.truncation_length = s->truncation_length;
+	}
+	return ipdk_dpdk_pipeline_mirror_session_set(c->pl, id, s ? &ms : NULL, err);
+}
+
 static void dpdk_close(void *ctx)
 {
 	struct dctx *c = ctx;
@@ -1150,6 +1166,7 @@ const struct tdi_target_ops ipdk_dpdk_tdi_ops = {
 	.meter_set = dpdk_meter_set,
 	.meter_reset = dpdk_meter_reset,
 	.meter_stats = dpdk_meter_stats,
+	.mirror_session_set = dpdk_mirror_session_set,
 	.close = dpdk_close,
 };
 

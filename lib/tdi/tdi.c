@@ -31,12 +31,20 @@ struct table_rt {
 	bool groups_dirty;
 };
 
+struct mirror_rt {
+	bool set;
+	struct tdi_mirror_session s;   /* all zero when not set */
+};
+
 struct tdi_dev {
 	const struct tdi_target_ops *ops;
 	void *ctx;
 	struct tdi_schema schema;
 	struct table_rt *rt;
 	bool in_batch;
+	struct mirror_rt *mirror;      /* committed sessions */
+	struct mirror_rt *mirror_pend; /* sessions as the batch sees them */
+	bool mirror_dirty;
 };
 
 /* ---- Schema and names --------------------------------------------------- */
@@ -486,6 +494,14 @@ int tdi_dev_open(const struct tdi_target_ops *ops, void *target_ctx, struct tdi_
 		if (rc)
 			goto fail;
 	}
+	if (dev->schema.n_mirror_sessions) {
+		dev->mirror = calloc(dev->schema.n_mirror_sessions, sizeof(*dev->mirror));
+		dev->mirror_pend = calloc(dev->schema.n_mirror_sessions, sizeof(*dev->mirror));
+		if (!dev->mirror || !dev->mirror_pend) {
+			rc = ipdk_err_set(err, -ENOMEM, "TDI device: out of memory");
+			goto fail;
+		}
+	}
 	IPDK_LOG_DEBUG("TDI device open on target %s: %u tables, %u actions", ops->name,
 		       dev->schema.n_tables, dev->schema.n_actions);
 	*out = dev;
@@ -511,6 +527,8 @@ void tdi_dev_close(struct tdi_dev *dev)
 		free(dev->rt[i].groups_pend);
 	}
 	free(dev->rt);
+	free(dev->mirror);
+	free(dev->mirror_pend);
 	schema_free(&dev->schema);
 	if (dev->ops && dev->ops->close)
 		dev->ops->close(dev->ctx);
@@ -519,9 +537,70 @@ void tdi_dev_close(struct tdi_dev *dev)
 
 /* ---- Batches ------------------------------------------------------------ */
 
+static bool mirror_same(const struct mirror_rt *a, const struct mirror_rt *b)
+{
+	return a->set == b->set && a->s.port_id == b->s.port_id &&
+	       a->s.fast_clone == b->s.fast_clone &&
+	       a->s.truncation_length == b->s.truncation_length;
+}
+
+/* Hands the target the first n sessions of to that differ from from; on a
+ * failure *done says how many sessions were gone through before it. */
+static int mirror_push(struct tdi_dev *dev, const struct mirror_rt *from,
+		       const struct mirror_rt *to, uint32_t n, uint32_t *done,
+		       struct ipdk_err *err)
+{
+	int rc;
+
+	for (*done = 0; *done < n; (*done)++) {
+		const struct mirror_rt *m = &to[*done];
+
+		if (mirror_same(&from[*done], m))
+			continue;
+		rc = dev->ops->mirror_session_set(dev->ctx, *done, m->set ? &m->s : NULL, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The target sets sessions at once: a batch hands them over before its
+ * tables commit and takes them back if that fails, so that either all of it
+ * takes effect or none. */
+static int mirror_commit(struct tdi_dev *dev, struct ipdk_err *err)
+{
+	struct ipdk_err ignore;
+	uint32_t done, undone;
+	int rc;
+
+	if (!dev->mirror_dirty)
+		return 0;
+	rc = mirror_push(dev, dev->mirror, dev->mirror_pend, dev->schema.n_mirror_sessions,
+			 &done, err);
+	if (rc)
+		mirror_push(dev, dev->mirror_pend, dev->mirror, done, &undone, &ignore);
+	return rc;
+}
+
+static void mirror_uncommit(struct tdi_dev *dev)
+{
+	struct ipdk_err ignore;
+	uint32_t done;
+
+	if (dev->mirror_dirty && mirror_push(dev, dev->mirror_pend, dev->mirror,
+					     dev->schema.n_mirror_sessions, &done, &ignore))
+		IPDK_LOG_ERR("mirror sessions could not be put back after a failed commit: %s",
+			     ignore.msg);
+}
+
 static void dev_abort(struct tdi_dev *dev)
 {
 	dev->ops->abort(dev->ctx);
+	if (dev->mirror_dirty) {
+		memcpy(dev->mirror_pend, dev->mirror,
+		       dev->schema.n_mirror_sessions * sizeof(*dev->mirror));
+		dev->mirror_dirty = false;
+	}
 	for (uint32_t i = 0; i < dev->schema.n_tables; i++) {
 		struct table_rt *rt = &dev->rt[i];
 		const struct tdi_table_info *t = &dev->schema.tables[i];
@@ -553,10 +632,21 @@ static int dev_commit(struct tdi_dev *dev, struct ipdk_err *err)
 					    dev->schema.tables[i].name);
 		}
 	}
-	rc = dev->ops->commit(dev->ctx, err);
+	rc = mirror_commit(dev, err);
 	if (rc) {
 		dev_abort(dev);
 		return rc;
+	}
+	rc = dev->ops->commit(dev->ctx, err);
+	if (rc) {
+		mirror_uncommit(dev);
+		dev_abort(dev);
+		return rc;
+	}
+	if (dev->mirror_dirty) {
+		memcpy(dev->mirror, dev->mirror_pend,
+		       dev->schema.n_mirror_sessions * sizeof(*dev->mirror));
+		dev->mirror_dirty = false;
 	}
 	for (uint32_t i = 0; i < dev->schema.n_tables; i++) {
 		struct table_rt *rt = &dev->rt[i];
@@ -1236,4 +1326,68 @@ int tdi_meter_stats(struct tdi_dev *dev, uint32_t meter_id, uint64_t index,
 		return rc;
 	return dev->ops->meter_stats(dev->ctx, meter_id, index,
 				     dev->schema.meters[meter_id].direct ? &norm : NULL, pkts, err);
+}
+
+/* ---- Mirror sessions ---------------------------------------------------- */
+
+static int mirror_check(const struct tdi_dev *dev, uint32_t session_id, struct ipdk_err *err)
+{
+	ipdk_err_clear(err);
+	if (!dev->schema.n_mirror_sessions || !dev->ops->mirror_session_set)
+		return ipdk_err_set(err, -ENOTSUP, "target %s: the pipeline has no mirror sessions",
+				    dev->ops->name);
+	if (session_id >= dev->schema.n_mirror_sessions)
+		return ipdk_err_set(err, -ERANGE, "mirror session %u out of range (sessions 0 to %u)",
+				    session_id, dev->schema.n_mirror_sessions - 1);
+	return 0;
+}
+
+int tdi_mirror_session_set(struct tdi_dev *dev, uint32_t session_id, uint32_t port_id,
+			   bool fast_clone, uint32_t truncation_length, struct ipdk_err *err)
+{
+	struct mirror_rt *m;
+	int rc = mirror_check(dev, session_id, err);
+
+	if (rc)
+		return rc;
+	if (port_id >= dev->schema.n_ports)
+		return ipdk_err_set(err, -ERANGE, "mirror session %u: port %u out of range (ports 0 to %u)",
+				    session_id, port_id, dev->schema.n_ports - 1);
+	if (fast_clone && truncation_length)
+		return ipdk_err_set(err, -EINVAL, "mirror session %u: a fast clone shares the packet "
+				    "and cannot be truncated", session_id);
+	m = &dev->mirror_pend[session_id];
+	memset(m, 0, sizeof(*m));
+	m->set = true;
+	m->s.port_id = port_id;
+	m->s.fast_clone = fast_clone;
+	m->s.truncation_length = truncation_length;
+	dev->mirror_dirty = true;
+	return write_done(dev, 0, err);
+}
+
+int tdi_mirror_session_delete(struct tdi_dev *dev, uint32_t session_id, struct ipdk_err *err)
+{
+	int rc = mirror_check(dev, session_id, err);
+
+	if (rc)
+		return rc;
+	if (!dev->mirror_pend[session_id].set)
+		return ipdk_err_set(err, -ENOENT, "mirror session %u is not set", session_id);
+	memset(&dev->mirror_pend[session_id], 0, sizeof(dev->mirror_pend[session_id]));
+	dev->mirror_dirty = true;
+	return write_done(dev, 0, err);
+}
+
+int tdi_mirror_session_get(const struct tdi_dev *dev, uint32_t session_id,
+			   struct tdi_mirror_session *s, struct ipdk_err *err)
+{
+	int rc = mirror_check(dev, session_id, err);
+
+	if (rc)
+		return rc;
+	if (!dev->mirror_pend[session_id].set)
+		return ipdk_err_set(err, -ENOENT, "mirror session %u is not set", session_id);
+	*s = dev->mirror_pend[session_id].s;
+	return 0;
 }

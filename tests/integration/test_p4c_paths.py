@@ -21,7 +21,7 @@ def probe(want, tag, dst=H2_MAC):
 
 def test_mirror_and_recirculate(hosts, infrap4d, workdir):
     spec, _, _ = compile_p4(workdir, "mirror_recirc")
-    # port 0 is the collector: a mirror session nobody configured sends there
+    # port 0 is the collector the mirror session sends to
     h0, h1, h2 = hosts.add(H0_MAC, "10.0.0.10"), hosts.add(H1_MAC, "10.0.0.1"), hosts.add(H2_MAC, "10.0.0.2")
     d = infrap4d(ports=[link_port("h0", h0), link_port("h1", h1), link_port("h2", h2)], spec=spec)
     d.ctl("add", "l2_fwd", "match", H2_MAC, "action", "send", "port", 2)
@@ -42,26 +42,59 @@ def test_mirror_and_recirculate(hosts, infrap4d, workdir):
         assert len(got) == 1 and bytes(got[0])[14:18] == b"\x01\x01\x01\x5a"
         assert d.ports()["h0"]["tx"] == 0
         # mirroring: frames from h1 are copied to session 3, the original still goes to h2.
-        # infrap4d does not configure sessions yet (rte_swx_ctl_pipeline_mirroring_session_set
-        # is not called): DPDK's unset session sends a zero-byte copy to port 0, so the copy
-        # shows as a transmission counted on h0 but nothing arrives there.
+        # A session nobody set copies nothing (DPDK's all-zero session would send an empty
+        # copy to port 0).
         d.ctl("add", "mirror_src", "match", H1_MAC, "action", "mirror_to", "session", 3)
-        h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"mirrored" + b"x" * 40))
+        h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"unset-session" + b"x" * 40))
+        assert len(frames_to(s2, b"unset-session")) == 1
+        assert not frames_to(s0, b"unset-session", timeout=0.3)
+        assert d.ports()["h0"]["tx"] == 0
+        assert d.ctl("mirror") == "" and "not set" in d.ctl_err("mirror", 3)
+        # session 3 copies to h0 (by name; port 0 alike), byte for byte
+        d.ctl("mirror", 3, "port", "h0")
+        assert d.ctl("mirror") == "mirror 3 port 0\n"
+        sent = Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"mirrored" + b"x" * 40)
+        h1.send(sent)
         assert len(frames_to(s2, b"mirrored")) == 1
-        wait_until(lambda: d.ports()["h0"]["tx"] == 1)
+        got = frames_to(s0, b"mirrored")
+        assert len(got) == 1 and bytes(got[0]) == bytes(sent)
         # a dropped frame (l2_fwd miss) is mirrored all the same
         h1.send(Ether(src=H1_MAC, dst=H3_MAC, type=0x88b6) / (b"dropped-but-copied" + b"x" * 30))
-        wait_until(lambda: d.ports()["h0"]["tx"] == 2)
+        assert len(frames_to(s0, b"dropped-but-copied")) == 1
         assert not frames_to(s2, b"dropped-but-copied", timeout=0.3)
         # a recirculated probe is mirrored once, as it leaves after its last pass
         h1.send(probe(2, b"recirc-mirror"))
         assert len(frames_to(s2, b"recirc-mirror")) == 1
-        wait_until(lambda: d.ports()["h0"]["tx"] == 3)
+        got = frames_to(s0, b"recirc-mirror", timeout=0.5, count=2)
+        assert len(got) == 1 and bytes(got[0])[14:17] == b"\x02\x02\x02"
+        # truncated copies: the first 30 bytes
+        d.ctl("mirror", 3, "port", 0, "truncate", 30)
+        assert d.ctl("mirror", 3) == "mirror 3 port 0 truncate 30\n"
+        sent = Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"cut" + b"y" * 60)
+        h1.send(sent)
+        got = frames_to(s0, b"cut")
+        assert len(got) == 1 and bytes(got[0]) == bytes(sent)[:30]
+        assert len(frames_to(s2, b"cut" + b"y" * 60)) == 1
+        # bad requests change nothing
+        assert "out of range" in d.ctl_err("mirror", 64, "port", 0)
+        assert "out of range" in d.ctl_err("mirror", 3, "port", 99)
+        assert 'no port named "nosuch"' in d.ctl_err("mirror", 3, "port", "nosuch")
+        assert "usage" in d.ctl_err("mirror", 3, "port")
+        assert d.ctl("mirror") == "mirror 3 port 0 truncate 30\n"
+        # off: no more copies
+        d.ctl("mirror", 3, "off")
+        assert d.ctl("mirror") == ""
+        tx0 = d.ports()["h0"]["tx"]
+        h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"session-off" + b"x" * 40))
+        assert len(frames_to(s2, b"session-off")) == 1
+        assert not frames_to(s0, b"session-off", timeout=0.3)
         # frames from other sources are not mirrored
+        d.ctl("mirror", 3, "port", "h0")
         d.ctl("del", "mirror_src", "match", H1_MAC)
         h1.send(Ether(src=H1_MAC, dst=H2_MAC, type=0x88b6) / (b"not-mirrored" + b"x" * 40))
         assert len(frames_to(s2, b"not-mirrored")) == 1
-        assert d.ports()["h0"]["tx"] == 3
+        assert not frames_to(s0, b"not-mirrored", timeout=0.3)
+        assert d.ports()["h0"]["tx"] == tx0
     finally:
         s0.close()
         s2.close()
