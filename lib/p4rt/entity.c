@@ -1393,6 +1393,8 @@ int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Updat
 		return cell_write(m, tdi, u->type, en, err);
 	case P4__V1__ENTITY__ENTITY_VALUE_SET_ENTRY:
 		return vset_write(m, tdi, u->type, en->value_set_entry, err);
+	case P4__V1__ENTITY__ENTITY_PACKET_REPLICATION_ENGINE_ENTRY:
+		return p4_pre_write(tdi, u->type, en->packet_replication_engine_entry, err);
 	case P4__V1__ENTITY__ENTITY__NOT_SET:
 		return ipdk_err_set(err, -EINVAL, "update without an entity");
 	default:
@@ -2055,6 +2057,9 @@ int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity
 		break;
 	case P4__V1__ENTITY__ENTITY_VALUE_SET_ENTRY:
 		rc = vsets_read(m, tdi, want, emit, arg, err);
+		break;
+	case P4__V1__ENTITY__ENTITY_PACKET_REPLICATION_ENGINE_ENTRY:
+		rc = p4_pre_read(tdi, want->packet_replication_engine_entry, emit, arg, err);
 		break;
 	case P4__V1__ENTITY__ENTITY__NOT_SET:
 		rc = ipdk_err_set(err, -EINVAL, "read of an empty entity");

@@ -295,6 +295,11 @@ int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Updat
 /* Calls emit() for each entity matching the (possibly wildcard) request entity. */
 int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity *want,
 		   int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err);
+/* pre.c: PacketReplicationEngineEntry (clone sessions) on TDI mirror sessions */
+int p4_pre_write(struct tdi_dev *tdi, int type, const P4__V1__PacketReplicationEngineEntry *pre,
+		 struct ipdk_err *err);
+int p4_pre_read(struct tdi_dev *tdi, const P4__V1__PacketReplicationEngineEntry *want,
+		int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err);
 /* Snapshot and restore of action profile state around an all-or-none batch. */
 void *p4_profiles_save(const struct p4_model *m);
 void p4_profiles_restore(struct p4_model *m, void *saved);
