@@ -21,7 +21,7 @@ clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
 	"$ROOT"/lib/p4c/diag.c "$ROOT"/lib/p4c/lexer.c "$ROOT"/lib/p4c/parser.c \
 	"$ROOT"/lib/p4c/dump.c "$ROOT"/lib/p4c/check.c "$ROOT"/lib/p4c/p4c.c \
 	"$ROOT"/lib/p4c/ir.c "$ROOT"/lib/p4c/ir_print.c "$ROOT"/lib/p4c/validity.c "$ROOT"/lib/p4c/dpdk.c \
-	"$ROOT"/lib/p4c/context.c "$ROOT"/lib/p4c/p4info.c "$ROOT"/lib/p4c/pbtext.c \
+	"$ROOT"/lib/p4c/context.c "$ROOT"/lib/p4c/p4info.c "$ROOT"/lib/pbtext/write.c \
 	$(find "$OUT/gen" -name '*.pb-c.c') \
 	"$ROOT"/lib/util/err.c "$ROOT"/tests/p4c/fuzz/fuzz_p4c.c -o "$OUT/fuzz_p4c" -lprotobuf-c
 for f in "$ROOT"/tests/p4c/valid/*.p4 "$ROOT"/tests/p4c/invalid/*.p4 "$ROOT"/p4src/*.p4; do

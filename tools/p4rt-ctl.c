@@ -15,8 +15,8 @@
  * Exit status: 0 done, 1 the server refused (its status on stderr), 2 bad
  * usage or input found before sending, 3 the server could not be reached.
  * gRPC goes through lib/rpc's client module (ipdk/rpc_client.h); the helpers
- * live in tools/p4rt-ctl/: textpb.c (protobuf text format), p4info.c (name
- * lookups), flow.c (FLOW syntax), value.c (values).
+ * live in tools/p4rt-ctl/: p4info.c (name lookups), flow.c (FLOW syntax),
+ * value.c (values); protobuf text format is lib/pbtext's (ipdk/pbtext.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,12 +37,11 @@
 
 #include "p4rt-ctl/flow.h"
 #include "p4rt-ctl/p4info.h"
-#include "p4rt-ctl/textpb.h"
 #include "p4rt-ctl/value.h"
 #include "ipdk/bundle.pb-c.h"
 #include "ipdk/rpc_client.h"
+#include "ipdk/pbtext.h"
 #include "p4/v1/p4runtime.pb-c.h"
-#include "pbtext.h"
 
 #define EX_REFUSED 1
 #define EX_USAGE 2
@@ -482,22 +481,6 @@ static char *slurp(const char *path, size_t *len, struct ipdk_err *err)
 	return buf;
 }
 
-/* True when the bytes look like text (spec, P4Info text): no NUL, mostly printable. */
-static bool looks_text(const char *p, size_t n)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-
-		if (!ch)
-			return false;
-		if (ch < 0x20 && ch != '\n' && ch != '\r' && ch != '\t')
-			bad++;
-	}
-	return bad * 100 <= n;
-}
-
 /* P4Info from a file: protobuf text format, or binary. */
 static P4Info *load_p4info(const char *path, struct ipdk_err *err)
 {
@@ -507,13 +490,7 @@ static P4Info *load_p4info(const char *path, struct ipdk_err *err)
 
 	if (!buf)
 		return NULL;
-	if (looks_text(buf, n)) {
-		info = (P4Info *)textpb_parse(&p4__config__v1__p4_info__descriptor, buf, n, path, err);
-	} else {
-		info = p4__config__v1__p4_info__unpack(NULL, n, (const uint8_t *)buf);
-		if (!info)
-			ipdk_err_set(err, -EINVAL, "%s: neither P4Info text nor a binary P4Info", path);
-	}
+	info = (P4Info *)pbtext_load(&p4__config__v1__p4_info__descriptor, buf, n, path, err);
 	free(buf);
 	return info;
 }
@@ -562,7 +539,7 @@ static int build_config(struct ctl *c, const char *program, const char *p4info_p
 		free(buf);
 	} else {
 		/* a single-file bundle (ForwardingPipelineConfig around a BfPipelineConfig)? */
-		if (!looks_text(buf, n))
+		if (!pbtext_is_text(buf, n))
 			bundle = p4__v1__forwarding_pipeline_config__unpack(NULL, n, (uint8_t *)buf);
 		if (bundle) {
 			Ipdk__Bundle__BfPipelineConfig *bf = ipdk__bundle__bf_pipeline_config__unpack(

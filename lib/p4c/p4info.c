@@ -2,7 +2,7 @@
  * P4Info and the pipeline bundle of a compiled program, as protobuf-c
  * messages (docs/bundle.md): P4Info (p4.config.v1.P4Info) is built once from
  * the IR and written either packed (binary) or in protobuf text format
- * (pbtext.c), so the two cannot disagree; the device config is IPDK's
+ * (lib/pbtext), so the two cannot disagree; the device config is IPDK's
  * BfPipelineConfig (profile "pipe" holding the context JSON and the spec
  * text); the single-file bundle is a p4.v1.ForwardingPipelineConfig with
  * that device config and the P4Info. Every message lives in the program's
@@ -17,7 +17,7 @@
 #include "ir.h"
 #include "p4/config/v1/p4info.pb-c.h"
 #include "p4/v1/p4runtime.pb-c.h"
-#include "pbtext.h"
+#include "ipdk/pbtext.h"
 
 typedef P4__Config__V1__Preamble Preamble;
 

@@ -14,7 +14,7 @@
 
 #include "ipdk/bundle.pb-c.h"
 #include "p4rt_int.h"
-#include "textpb.h"
+#include "ipdk/pbtext.h"
 
 static char *dup_bytes(const void *p, size_t n)
 {
@@ -165,20 +165,6 @@ static uint8_t *slurp(const char *path, size_t *len, struct ipdk_err *err)
 	return buf;
 }
 
-/* Protobuf text format when the bytes hold no NUL and few control characters. */
-static bool looks_text(const uint8_t *p, size_t n)
-{
-	size_t bad = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!p[i])
-			return false;
-		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
-			bad++;
-	}
-	return bad * 100 <= n;
-}
-
 static P4__Config__V1__P4Info *p4info_read(const char *path, struct ipdk_err *err)
 {
 	P4__Config__V1__P4Info *info;
@@ -187,14 +173,8 @@ static P4__Config__V1__P4Info *p4info_read(const char *path, struct ipdk_err *er
 
 	if (!buf)
 		return NULL;
-	if (n && looks_text(buf, n)) {
-		info = (P4__Config__V1__P4Info *)textpb_parse(&p4__config__v1__p4_info__descriptor,
-							       (const char *)buf, n, path, err);
-	} else {
-		info = p4__config__v1__p4_info__unpack(NULL, n, buf);
-		if (!info)
-			ipdk_err_set(err, -EINVAL, "%s: neither P4Info text nor a binary P4Info", path);
-	}
+	info = (P4__Config__V1__P4Info *)pbtext_load(&p4__config__v1__p4_info__descriptor, buf, n,
+						     path, err);
 	free(buf);
 	return info;
 }

@@ -1,7 +1,8 @@
 /*
- * Protobuf text format for any protobuf-c message, driven by its descriptor:
- * the compiler builds P4Info once as a message and prints it from here, so
- * the text and binary P4Info it writes cannot disagree. Proto3 semantics:
+ * The protobuf text format printer (ipdk/pbtext.h) for any protobuf-c
+ * message, driven by its descriptor: the compiler builds P4Info once as a
+ * message and prints it from here, so the text and binary P4Info it writes
+ * cannot disagree, and p4rt-ctl shows a pipeline's P4Info. Proto3 semantics:
  * scalars at their default value are left out, messages are printed when
  * present, oneof members when they are the chosen case, repeated fields one
  * entry per element. Strings and bytes are escaped as the text format
@@ -12,7 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "pbtext.h"
+#include "ipdk/pbtext.h"
+#include "pbtext_priv.h"
 
 static void indent(FILE *f, int depth)
 {
@@ -134,22 +136,6 @@ static bool value(FILE *f, const ProtobufCFieldDescriptor *fd, const void *p, in
 	return false;
 }
 
-static size_t elem_size(const ProtobufCFieldDescriptor *fd)
-{
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-		return 8;
-	case PROTOBUF_C_TYPE_DOUBLE: return sizeof(double);
-	case PROTOBUF_C_TYPE_BOOL: return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_ENUM: return sizeof(int);
-	case PROTOBUF_C_TYPE_STRING: return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES: return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE: return sizeof(ProtobufCMessage *);
-	default: return 4;
-	}
-}
-
 static void message(FILE *f, const ProtobufCMessage *m, int depth)
 {
 	const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -162,7 +148,7 @@ static void message(FILE *f, const ProtobufCMessage *m, int depth)
 			size_t n = *(const size_t *)(base + fd->quantifier_offset);
 			const char *arr = *(char *const *)p;
 			for (size_t k = 0; k < n; k++)
-				value(f, fd, arr + k * elem_size(fd), depth, false);
+				value(f, fd, arr + k * pbtext_type_size(fd->type), depth, false);
 			continue;
 		}
 		if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {

@@ -1,11 +1,12 @@
 /*
- * Protobuf text format over protobuf-c descriptors (see textpb.h). The parser
- * is a small recursive-descent reader: "name: scalar", "name { ... }" or
+ * The protobuf text format reader (ipdk/pbtext.h): a small recursive-descent
+ * parser of "name: scalar", "name { ... }" or
  * "name < ... >", lists in [ ], '#' comments, adjacent string literals
  * concatenated, C escapes in strings, enum values by name or number. It sets
  * fields through the descriptors' offsets, so it works for any generated
  * message; extensions and expanded Any ("[type.googleapis.com/...]") are
- * refused with a message saying so. (Printing is lib/p4c/pbtext.c's job.)
+ * refused with a message saying so. Also here: telling a text file from a
+ * binary one, so callers take either. (Printing is write.c's job.)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "textpb.h"
-#include "value.h"
+#include "ipdk/pbtext.h"
+#include "pbtext_priv.h"
 
 struct reader {
 	const char *text, *s, *end, *name;
@@ -79,6 +80,17 @@ static bool eat(struct reader *r, char c)
 		return false;
 	r->s++;
 	return true;
+}
+
+static int hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 static bool ident_char(char c)
@@ -148,8 +160,8 @@ static int string_lit(struct reader *r, uint8_t **out, size_t *out_len)
 				case 'x': {
 					int v = 0, k = 0;
 
-					while (k < 2 && r->s < r->end && val_hexdigit(*r->s) >= 0)
-						v = v * 16 + val_hexdigit(*r->s++), k++;
+					while (k < 2 && r->s < r->end && hexdigit(*r->s) >= 0)
+						v = v * 16 + hexdigit(*r->s++), k++;
 					if (!k) {
 						free(buf);
 						return fail(r, r->s - 2, "\\x needs hex digits");
@@ -192,25 +204,6 @@ static int string_lit(struct reader *r, uint8_t **out, size_t *out_len)
 	return 0;
 }
 
-static size_t type_size(ProtobufCType t)
-{
-	switch (t) {
-	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-	case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-		return 8;
-	case PROTOBUF_C_TYPE_BOOL:
-		return sizeof(protobuf_c_boolean);
-	case PROTOBUF_C_TYPE_STRING:
-		return sizeof(char *);
-	case PROTOBUF_C_TYPE_BYTES:
-		return sizeof(ProtobufCBinaryData);
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return sizeof(ProtobufCMessage *);
-	default:
-		return 4;
-	}
-}
-
 /* Where the next value of f goes: a new element of a repeated field, or the field itself. */
 static void *slot(struct reader *r, ProtobufCMessage *m, const ProtobufCFieldDescriptor *f,
 		  const char *at)
@@ -220,7 +213,7 @@ static void *slot(struct reader *r, ProtobufCMessage *m, const ProtobufCFieldDes
 	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 		size_t *n = (size_t *)(base + f->quantifier_offset);
 		void **arr = (void **)(base + f->offset);
-		size_t es = type_size(f->type);
+		size_t es = pbtext_type_size(f->type);
 		char *na = realloc(*arr, (*n + 1) * es);
 
 		if (!na) {
@@ -413,7 +406,7 @@ static int parse_scalar(struct reader *r, ProtobufCMessage *m, const ProtobufCFi
 		bool sgn = f->type == PROTOBUF_C_TYPE_INT32 || f->type == PROTOBUF_C_TYPE_SINT32 ||
 			   f->type == PROTOBUF_C_TYPE_SFIXED32 || f->type == PROTOBUF_C_TYPE_INT64 ||
 			   f->type == PROTOBUF_C_TYPE_SINT64 || f->type == PROTOBUF_C_TYPE_SFIXED64;
-		size_t sz = type_size(f->type);
+		size_t sz = pbtext_type_size(f->type);
 		int64_t min = sz == 8 ? INT64_MIN : INT32_MIN;
 		uint64_t max = sgn ? (sz == 8 ? (uint64_t)INT64_MAX : INT32_MAX)
 				   : (sz == 8 ? UINT64_MAX : UINT32_MAX);
@@ -544,7 +537,7 @@ static int parse_fields(struct reader *r, ProtobufCMessage *m, char close, int d
 	}
 }
 
-ProtobufCMessage *textpb_parse(const ProtobufCMessageDescriptor *d, const char *text,
+ProtobufCMessage *pbtext_parse(const ProtobufCMessageDescriptor *d, const char *text,
 			       size_t len, const char *name, struct ipdk_err *err)
 {
 	struct reader r = { .text = text, .s = text, .end = text + len, .name = name, .err = err };
@@ -558,5 +551,33 @@ ProtobufCMessage *textpb_parse(const ProtobufCMessageDescriptor *d, const char *
 		protobuf_c_message_free_unpacked(m, NULL);
 		return NULL;
 	}
+	return m;
+}
+
+bool pbtext_is_text(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t bad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!b[i])
+			return false;
+		if (b[i] < 0x20 && b[i] != '\n' && b[i] != '\r' && b[i] != '\t')
+			bad++;
+	}
+	return bad * 100 <= n;
+}
+
+ProtobufCMessage *pbtext_load(const ProtobufCMessageDescriptor *d, const void *p, size_t n,
+			      const char *name, struct ipdk_err *err)
+{
+	ProtobufCMessage *m;
+
+	if (pbtext_is_text(p, n))
+		return pbtext_parse(d, p, n, name, err);
+	m = protobuf_c_message_unpack(d, NULL, n, p);
+	if (!m)
+		ipdk_err_set(err, -EINVAL, "%s: neither %s text nor a binary %s", name,
+			     d->short_name, d->short_name);
 	return m;
 }
