@@ -2,10 +2,12 @@
  * The DPDK environment of a process: EAL initialisation with the options that
  * suit a plain Linux host (no hugepages, no PCI scan, in-memory, a unique file
  * prefix so several daemons and tests can run side by side) and the one packet
- * buffer pool that every port and pipeline shares.
+ * buffer pool that every port and pipeline shares. EAL's pinning of the main
+ * thread to one CPU is undone, so the rest of the process is not held to it.
  */
 #include <errno.h>
 #include <ftw.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
@@ -35,6 +37,8 @@ int ipdk_dpdk_env_init(const struct ipdk_dpdk_env_cfg *cfg, struct ipdk_err *err
 	char *argv[16];
 	int argc = 0;
 	unsigned int n_mbufs;
+	cpu_set_t cpus;
+	bool have_cpus;
 
 	if (env_ready)
 		return 0;
@@ -66,10 +70,20 @@ int ipdk_dpdk_env_init(const struct ipdk_dpdk_env_cfg *cfg, struct ipdk_err *err
 	 * that lives as long as the process. */
 	static char *argv_keep[16];
 	memcpy(argv_keep, argv, sizeof(argv));
+	have_cpus = !sched_getaffinity(0, sizeof(cpus), &cpus);
 	if (rte_eal_init(argc, argv_keep) < 0)
 		return ipdk_err_set(err, -rte_errno ? -rte_errno : -EINVAL,
 				    "DPDK initialisation failed: %s%s", rte_strerror(rte_errno),
 				    cfg->hugepages ? " (are hugepages configured?)" : "");
+	/* EAL pins the calling thread to lcore 0's CPU, and every thread started
+	 * after (gRPC workers, the control socket, pipeline threads not pinned
+	 * by the configuration) would inherit that one CPU. The thread gets
+	 * back the CPUs it had; it keeps lcore id 0. Threads without an lcore id
+	 * only use DPDK calls that take none (no mempool cache, multi-producer
+	 * rings); pipeline threads register for one (runner.c). */
+	if (have_cpus && sched_setaffinity(0, sizeof(cpus), &cpus))
+		IPDK_LOG_WARN("cannot give the main thread its CPUs back after DPDK "
+			      "initialisation: %s", strerror(errno));
 
 	n_mbufs = cfg->n_mbufs ? cfg->n_mbufs : 16384;
 	env_pool = rte_pktmbuf_pool_create("ipdk_pool", n_mbufs, 256, 0, ENV_MBUF_SIZE,

@@ -1,9 +1,10 @@
 """infrap4d's control socket beyond table entries, on packets in network
 namespaces: the figures `ports` prints (a port's writer drops against the
-pipeline's own drops), and writes to a pipeline whose program never lets a
-packet go."""
+pipeline's own drops), writes to a pipeline whose program never lets a
+packet go, and the CPUs the daemon's threads may run on."""
 import os
 
+import pytest
 from scapy.layers.l2 import Ether
 
 from ipdk_net import link_port, wait_until
@@ -90,3 +91,41 @@ def test_program_that_never_finishes_a_packet(hosts, infrap4d, workdir):
         assert len(frames_to(s2, b"flows-again")) == 1
     finally:
         s2.close()
+
+
+def thread_cpus(pid):
+    """[(thread name, Cpus_allowed_list)] of every thread of a process."""
+    out = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        try:
+            name = open(base + "comm").read().strip()
+            status = open(base + "status").read()
+        except FileNotFoundError:   # the thread ended meanwhile
+            continue
+        cpus = [l.split()[1] for l in status.splitlines() if l.startswith("Cpus_allowed_list:")]
+        out.append((name, cpus[0]))
+    return out
+
+
+# threads DPDK's EAL starts for itself, whose CPUs are EAL's business
+EAL_THREADS = ("eal-intr-thread", "rte_mp_handle", "telemetry")
+
+
+def test_threads_keep_the_daemons_cpus(infrap4d):
+    """DPDK's EAL pins the thread that initialises it to CPU 0; the rest of
+    the daemon (its main thread, gRPC's threads, pipeline threads that the
+    configuration does not pin) keeps the CPUs infrap4d was started with."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs")
+    mine = [l.split()[1] for l in open("/proc/self/status").read().splitlines()
+            if l.startswith("Cpus_allowed_list:")][0]
+    d = infrap4d(args=["--threads", "2", "--cpus", "1", "--grpc-security", "insecure",
+                       "--p4rt-listen", "127.0.0.1:0", "--gnmi-listen", "127.0.0.1:0"])
+    threads = thread_cpus(d.proc.pid)
+    names = dict(threads)
+    assert names["ipdk-pipe0"] == "1", threads      # pinned by --cpus
+    assert names["ipdk-pipe1"] == mine, threads     # not pinned
+    rest = [(n, c) for n, c in threads if not n.startswith("ipdk-pipe") and n not in EAL_THREADS]
+    assert len(rest) >= 3, threads                  # the main thread and gRPC's
+    assert all(c == mine for n, c in rest), (mine, threads)
