@@ -3,9 +3,9 @@
  * packets run through it in the test thread (or in a pipeline thread for the
  * live test). Covers the entry layout (checked byte for byte against DPDK's
  * own entry parser), exact/LPM/ternary steering, the write errors, batches,
- * defaults, selectors, learners, counters and registers, a 100k-entry batch,
- * 1M entries in batches of 10k, and entries changed while a pipeline thread
- * forwards a steady stream of packets.
+ * defaults, selectors, learners, counters and registers, mirror sessions, a
+ * 100k-entry batch, 1M entries in batches of 10k, and entries changed while a
+ * pipeline thread forwards a steady stream of packets.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -654,6 +654,38 @@ static void test_batch(void **state)
 	assert_int_equal(tdi_table_clear(dev, lpm, &err), 0);
 }
 
+/* Mirror sessions: staged in a batch like entries, checked before staging. */
+static void test_mirror_sessions(void **state)
+{
+	const struct tdi_schema *sc = tdi_dev_schema(dev);
+	struct tdi_mirror_session ms;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(sc->n_mirror_slots, 4);
+	assert_int_equal(sc->n_mirror_sessions, 64);
+	assert_int_equal(sc->n_ports, N_PORTS);
+	assert_int_equal(tdi_mirror_session_get(dev, 3, &ms, &err), -ENOENT);
+	assert_int_equal(tdi_batch_begin(dev, &err), 0);
+	assert_int_equal(tdi_mirror_session_set(dev, 3, 1, false, 0, &err), 0);
+	assert_int_equal(tdi_mirror_session_get(dev, 3, &ms, &err), 0);   /* the batch sees it */
+	tdi_batch_abort(dev);
+	assert_int_equal(tdi_mirror_session_get(dev, 3, &ms, &err), -ENOENT);
+	assert_int_equal(tdi_mirror_session_set(dev, 3, 2, false, 64, &err), 0);
+	assert_int_equal(tdi_mirror_session_get(dev, 3, &ms, &err), 0);
+	assert_int_equal(ms.port_id, 2);
+	assert_int_equal(ms.truncation_length, 64);
+	assert_false(ms.fast_clone);
+	assert_int_equal(tdi_mirror_session_set(dev, 64, 0, false, 0, &err), -ERANGE);
+	assert_int_equal(tdi_mirror_session_set(dev, 4, N_PORTS, false, 0, &err), -ERANGE);
+	assert_int_equal(tdi_mirror_session_set(dev, 4, 0, true, 10, &err), -EINVAL);
+	assert_int_equal(tdi_mirror_session_set(dev, 4, 0, true, 0, &err), 0);
+	assert_int_equal(tdi_mirror_session_delete(dev, 3, &err), 0);
+	assert_int_equal(tdi_mirror_session_delete(dev, 3, &err), -ENOENT);
+	assert_int_equal(tdi_mirror_session_get(dev, 3, &ms, &err), -ENOENT);
+	assert_int_equal(tdi_mirror_session_delete(dev, 4, &err), 0);
+}
+
 static double secs(const struct timespec *t0, const struct timespec *t1)
 {
 	return (double)(t1->tv_sec - t0->tv_sec) + (t1->tv_nsec - t0->tv_nsec) / 1e9;
@@ -1206,6 +1238,7 @@ int main(void)
 		cmocka_unit_test(test_selector),
 		cmocka_unit_test(test_learner),
 		cmocka_unit_test(test_counters_registers),
+		cmocka_unit_test(test_mirror_sessions),
 		cmocka_unit_test(test_big_batch),
 		cmocka_unit_test(test_million),
 		cmocka_unit_test(test_live),
