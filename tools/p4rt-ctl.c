@@ -40,6 +40,7 @@
 #include "p4rt-ctl/value.h"
 #include "ipdk/bundle.pb-c.h"
 #include "ipdk/rpc_client.h"
+#include "ipdk/value.h"
 #include "ipdk/pbtext.h"
 #include "p4/v1/p4runtime.pb-c.h"
 
@@ -1725,8 +1726,8 @@ static int hex_payload(struct ctl *c, const char *s, ProtobufCBinaryData *out)
 			s++;
 			continue;
 		}
-		hi = val_hexdigit(s[0]);
-		lo = hi >= 0 ? val_hexdigit(s[1]) : -1;
+		hi = ipdk_hexdigit(s[0]);
+		lo = hi >= 0 ? ipdk_hexdigit(s[1]) : -1;
 		if (hi < 0 || lo < 0)
 			return ipdk_err_set(&c->err, -EINVAL, "PAYLOAD: expected hex bytes or @FILE");
 		out->data[n++] = (uint8_t)(hi * 16 + lo);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ipdk/pbtext.h"
+#include "ipdk/value.h"
 #include "pbtext_priv.h"
 
 struct reader {
@@ -80,17 +81,6 @@ static bool eat(struct reader *r, char c)
 		return false;
 	r->s++;
 	return true;
-}
-
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static bool ident_char(char c)
@@ -160,8 +150,8 @@ static int string_lit(struct reader *r, uint8_t **out, size_t *out_len)
 				case 'x': {
 					int v = 0, k = 0;
 
-					while (k < 2 && r->s < r->end && hexdigit(*r->s) >= 0)
-						v = v * 16 + hexdigit(*r->s++), k++;
+					while (k < 2 && r->s < r->end && ipdk_hexdigit(*r->s) >= 0)
+						v = v * 16 + ipdk_hexdigit(*r->s++), k++;
 					if (!k) {
 						free(buf);
 						return fail(r, r->s - 2, "\\x needs hex digits");

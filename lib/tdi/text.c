@@ -3,14 +3,14 @@
  *
  *   match 10.0.0.0/8 0x0800 priority 10 action set_port port 3
  *
- * Values are decimal, 0x-hex, dotted IPv4, colon MAC or IPv6 text; each key
+ * Values are decimal, 0x-hex, dotted IPv4, MAC or IPv6 text (read by
+ * lib/util's ipdk_value_parse, the reader p4rt-ctl uses too); each key
  * field is written according to its match kind (LPM "V/LEN", ternary
  * "V&&&MASK", "V/MASK" or "*", range "LO..HI", optional "V" or "*"). Parsing
  * reports the table, field number and name in its errors; formatting writes
  * the same form back (values in hex) so the two round-trip.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,127 +18,17 @@
 #include <string.h>
 
 #include "ipdk/tdi.h"
+#include "ipdk/value.h"
 #include "tdi_priv.h"
 
 #define TEXT_TOKENS_MAX (2 * TDI_MAX_PARAMS + TDI_MAX_KEY_FIELDS + 8)
 
 /* ---- Values ------------------------------------------------------------- */
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int parse_hex(const char *s, uint8_t out[TDI_VALUE_BYTES])
-{
-	size_t n = strlen(s), i;
-
-	if (!n)
-		return -EINVAL;
-	while (n > 1 && *s == '0') {
-		s++;
-		n--;
-	}
-	if (n > TDI_VALUE_BYTES * 2)
-		return -ERANGE;
-	for (i = 0; i < n; i++) {
-		int d = hex_digit(s[n - 1 - i]);
-
-		if (d < 0)
-			return -EINVAL;
-		out[TDI_VALUE_BYTES - 1 - i / 2] |= (uint8_t)(d << (4 * (i % 2)));
-	}
-	return 0;
-}
-
-static int parse_decimal(const char *s, uint8_t out[TDI_VALUE_BYTES])
-{
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		unsigned int carry;
-
-		if (!isdigit((unsigned char)*s))
-			return -EINVAL;
-		carry = (unsigned int)(*s - '0');
-		for (int i = TDI_VALUE_BYTES - 1; i >= 0; i--) {
-			unsigned int v = out[i] * 10u + carry;
-
-			out[i] = (uint8_t)v;
-			carry = v >> 8;
-		}
-		if (carry)
-			return -ERANGE;
-	}
-	return 0;
-}
-
-/* aa:bb:cc:dd:ee:ff (one or two hex digits per group). */
-static int parse_mac(const char *s, uint8_t out[TDI_VALUE_BYTES])
-{
-	uint8_t mac[6];
-
-	for (int g = 0; g < 6; g++) {
-		int hi = hex_digit(s[0]), lo;
-
-		if (hi < 0)
-			return -EINVAL;
-		lo = hex_digit(s[1]);
-		if (lo >= 0) {
-			mac[g] = (uint8_t)(hi << 4 | lo);
-			s += 2;
-		} else {
-			mac[g] = (uint8_t)hi;
-			s += 1;
-		}
-		if (g < 5 && *s++ != ':')
-			return -EINVAL;
-	}
-	if (*s)
-		return -EINVAL;
-	memcpy(out + TDI_VALUE_BYTES - 6, mac, 6);
-	return 0;
-}
-
 int tdi_value_parse(const char *s, uint32_t n_bits, uint8_t out[TDI_VALUE_BYTES],
 		    struct ipdk_err *err)
 {
-	int rc;
-
-	memset(out, 0, TDI_VALUE_BYTES);
-	if (!s || !*s)
-		return ipdk_err_set(err, -EINVAL, "empty value");
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		rc = parse_hex(s + 2, out);
-	} else if (strchr(s, ':')) {
-		rc = parse_mac(s, out);
-		if (rc) {
-			struct in6_addr a6;
-
-			rc = inet_pton(AF_INET6, s, &a6) == 1 ? 0 : -EINVAL;
-			if (!rc)
-				memcpy(out, &a6, 16);
-		}
-	} else if (strchr(s, '.')) {
-		struct in_addr a4;
-
-		rc = inet_pton(AF_INET, s, &a4) == 1 ? 0 : -EINVAL;
-		if (!rc)
-			memcpy(out + TDI_VALUE_BYTES - 4, &a4, 4);
-	} else {
-		rc = parse_decimal(s, out);
-	}
-	if (rc == -EINVAL)
-		return ipdk_err_set(err, rc,
-				    "'%s' is not a value (decimal, 0x hex, IPv4, MAC or IPv6)", s);
-	if (rc || !tdi_value_fits(out, n_bits))
-		return ipdk_err_set(err, -ERANGE, "value %s does not fit in %u bits", s, n_bits);
-	return 0;
+	return ipdk_value_parse(s, n_bits, out, TDI_VALUE_BYTES, err);
 }
 
 /* ---- Entries ------------------------------------------------------------ */

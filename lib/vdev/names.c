@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ipdk/value.h"
 #include "ipdk/vdev.h"
 
 static const char *const type_names[IPDK_VDEV_TYPE_MAX] = {
@@ -81,15 +82,9 @@ static int set_string(char *dst, size_t size, const char *key, const char *v,
 
 static int parse_mac(const char *v, uint8_t mac[6], struct ipdk_err *err)
 {
-	unsigned int b[6];
-	char tail;
-
-	if (sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6 || strlen(v) != 17)
+	if (ipdk_mac_parse(v, mac))
 		return ipdk_err_set(err, -EINVAL, "mac: \"%s\" is not of the form "
 				    "02:00:00:00:00:01", v);
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 	return 0;
 }
 

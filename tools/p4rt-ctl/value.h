@@ -1,6 +1,6 @@
 /*
  * Values as users type them, turned into P4Runtime byte strings and back:
- * decimal, 0x hex, dotted IPv4, IPv6, colon MAC; the match forms VALUE/LEN
+ * decimal, 0x hex, dotted IPv4, IPv6, MAC (ipdk/value.h reads them); the match forms VALUE/LEN
  * (prefix), VALUE/MASK and VALUE&&&MASK (ternary), LOW..HIGH (range) and *
  * (don't care). Byte strings are canonical (no leading zero bytes, at least
  * one byte) and checked against the field's bit width from the P4Info.
@@ -49,9 +49,6 @@ int val_from_bytes(const ProtobufCBinaryData *b, struct val *out);
 
 /* Writes "0x..." (at least one hex digit pair) for b into buf. */
 void bytes_hex(const ProtobufCBinaryData *b, char *buf, size_t size);
-
-/* The value of a hex digit, or -1. */
-int val_hexdigit(char c);
 
 /* Parses a decimal or 0x unsigned 64-bit number; 0 or -EINVAL with err naming what. */
 int u64_parse(const char *s, const char *what, uint64_t *out, struct ipdk_err *err);
