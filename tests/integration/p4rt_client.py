@@ -1,44 +1,26 @@
 """A small P4Runtime client for the integration tests, on Python classes
 generated at import time from our protos (proto/p4/**, google/rpc/status,
-ipdk/bundle) with grpc_tools (or protoc). It speaks plain p4.v1 through
+ipdk/bundle) by protogen.py. It speaks plain p4.v1 through
 python3-grpcio: nothing in it knows about ipdk, so what passes here passes for
 any stock P4Runtime client.
 """
-import os
 import queue
 import re
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 
 import grpc
 
-SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROTO = os.path.join(SRC, "proto")
+import protogen
+
 BIG = 64 << 20
 # Failed Writes of big batches carry one p4.v1.Error per update in a trailer.
 OPTS = [("grpc.max_receive_message_length", BIG), ("grpc.max_send_message_length", BIG),
         ("grpc.max_metadata_size", BIG)]
 
-
-def _generate(out):
-    protos = [os.path.join(PROTO, p) for p in (
-        "p4/v1/p4runtime.proto", "p4/v1/p4data.proto", "p4/config/v1/p4info.proto",
-        "p4/config/v1/p4types.proto", "google/rpc/status.proto", "ipdk/bundle.proto")]
-    args = ["-I" + PROTO, "-I/usr/include", "--python_out=" + out]
-    try:
-        from grpc_tools import protoc
-        rc = protoc.main(["protoc"] + args + protos)
-    except ImportError:
-        rc = subprocess.call(["protoc"] + args + protos)
-    assert rc == 0, "generating Python code for the P4Runtime protos failed"
-
-
-_tmp = tempfile.TemporaryDirectory(prefix="ipdk-p4rt-py-")
-_generate(_tmp.name)
-sys.path.insert(0, _tmp.name)
+protogen.generate(["p4/v1/p4runtime.proto", "p4/v1/p4data.proto", "p4/config/v1/p4info.proto",
+                   "p4/config/v1/p4types.proto", "google/rpc/status.proto",
+                   "ipdk/bundle.proto"], "the P4Runtime protos", "ipdk-p4rt-py-")
 from p4.v1 import p4runtime_pb2 as p4  # noqa: E402
 from p4.config.v1 import p4info_pb2 as p4i  # noqa: E402
 from p4.v1 import p4data_pb2 as p4d  # noqa: E402

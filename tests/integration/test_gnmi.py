@@ -15,8 +15,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import queue
@@ -26,26 +24,13 @@ import pytest
 from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 
+import protogen
 from ipdk_net import BUILD, SRC, TOKEN, unique, wait_until
 
 GNMI_CTL = os.path.join(BUILD, "tools", "gnmi-ctl")
 
 
-def _generate():
-    out = tempfile.mkdtemp(prefix="ipdk-gnmi-py-")
-    protos = [os.path.join(SRC, "proto", "gnmi", "gnmi.proto"),
-              os.path.join(SRC, "proto", "gnmi", "gnmi_ext.proto")]
-    args = ["-I" + os.path.join(SRC, "proto"), "-I/usr/include", "--python_out=" + out]
-    try:
-        from grpc_tools import protoc
-        rc = protoc.main(["protoc"] + args + protos)
-    except ImportError:
-        rc = subprocess.call(["protoc"] + args + protos)
-    assert rc == 0, "generating Python code for gnmi.proto failed"
-    sys.path.insert(0, out)
-
-
-_generate()
+protogen.generate(["gnmi/gnmi.proto", "gnmi/gnmi_ext.proto"], "gnmi.proto", "ipdk-gnmi-py-")
 from gnmi import gnmi_pb2 as pb  # noqa: E402
 
 

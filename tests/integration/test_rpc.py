@@ -14,13 +14,14 @@ import os
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 
 import grpc
 import pytest
+
+import protogen
 
 SRC = os.environ.get('IPDK_SRC',
                      os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -31,22 +32,8 @@ CLIENT_OPTS = [('grpc.max_receive_message_length', BIG),
                ('grpc.max_send_message_length', BIG)]
 
 
-def generate_protos(out):
-    """Python message classes for echo.proto and google/rpc/status.proto."""
-    protos = [os.path.join(SRC, 'proto', 'ipdk', 'test', 'echo.proto'),
-              os.path.join(SRC, 'proto', 'google', 'rpc', 'status.proto')]
-    args = ['-I' + os.path.join(SRC, 'proto'), '-I/usr/include', '--python_out=' + out]
-    try:
-        from grpc_tools import protoc
-        rc = protoc.main(['protoc'] + args + protos)
-    except ImportError:
-        rc = subprocess.call(['protoc'] + args + protos)
-    assert rc == 0, 'generating Python code for the test protos failed'
-
-
-_tmp = tempfile.TemporaryDirectory(prefix='ipdk-rpc-py-')
-generate_protos(_tmp.name)
-sys.path.insert(0, _tmp.name)
+protogen.generate(['ipdk/test/echo.proto', 'google/rpc/status.proto'], 'the test protos',
+                  'ipdk-rpc-py-')
 from ipdk.test import echo_pb2  # noqa: E402
 from google.rpc import status_pb2  # noqa: E402
 
