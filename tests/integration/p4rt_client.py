@@ -4,6 +4,7 @@ ipdk/bundle) by protogen.py. It speaks plain p4.v1 through
 python3-grpcio: nothing in it knows about ipdk, so what passes here passes for
 any stock P4Runtime client.
 """
+import contextlib
 import queue
 import re
 import threading
@@ -194,6 +195,20 @@ class Client:
         if config is not None:
             req.config.CopyFrom(config)
         return self._set(req, timeout=60)
+
+
+@contextlib.contextmanager
+def primary(daemon, election_id):
+    """A Client of daemon's P4Runtime service (port from its log) that holds
+    the primary stream (client.s); stream and channel close on exit."""
+    ch = channel(port_from_log(daemon))
+    c = Client(ch)
+    c.s = c.become_primary(election_id=election_id)
+    try:
+        yield c
+    finally:
+        c.s.close()
+        ch.close()
 
 
 class Info:

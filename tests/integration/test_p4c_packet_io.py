@@ -32,15 +32,11 @@ def env(module_infrap4d, module_hosts, workdir):
     d = module_infrap4d(ports=[link_port("h1", h1), link_port("h2", h2), "name=cpu,type=ring"],
                         args=["--grpc-security", "insecure", "--p4rt-listen", "127.0.0.1:0",
                               "--p4rt-cpu-port", "cpu"])
-    ch = pc.channel(pc.port_from_log(d))
-    c = pc.Client(ch)
-    c.s = c.become_primary(election_id=7)
-    c.set_pipeline(A.VERIFY_AND_COMMIT,
-                   p4.ForwardingPipelineConfig(p4_device_config=open(bundle, "rb").read()))
-    info = c.get_pipeline().p4info
-    yield {"d": d, "h1": h1, "h2": h2, "c": c, "info": pc.Info(info), "p4info": info}
-    c.s.close()
-    ch.close()
+    with pc.primary(d, election_id=7) as c:
+        c.set_pipeline(A.VERIFY_AND_COMMIT,
+                       p4.ForwardingPipelineConfig(p4_device_config=open(bundle, "rb").read()))
+        info = c.get_pipeline().p4info
+        yield {"d": d, "h1": h1, "h2": h2, "c": c, "info": pc.Info(info), "p4info": info}
 
 
 def ctrl_meta(info, name):

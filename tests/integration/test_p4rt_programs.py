@@ -63,12 +63,8 @@ def env(module_infrap4d, module_hosts):
     h2, h3 = module_hosts(H2_MAC, "10.2.0.2"), module_hosts(H3_MAC, "10.2.0.3")
     d = module_infrap4d(ports=[link_port("h1", h1), link_port("h2", h2), link_port("h3", h3)],
                         args=["--grpc-security", "insecure", "--p4rt-listen", "127.0.0.1:0"])
-    ch = pc.channel(pc.port_from_log(d))
-    c = pc.Client(ch)
-    c.s = c.become_primary(election_id=7)
-    yield {"d": d, "c": c, "h1": h1, "h2": h2, "h3": h3}
-    c.s.close()
-    ch.close()
+    with pc.primary(d, election_id=7) as c:
+        yield {"d": d, "c": c, "h1": h1, "h2": h2, "h3": h3}
 
 
 def load(env, prog, form="device_config"):
