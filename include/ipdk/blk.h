@@ -148,6 +148,48 @@ int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts
  * state, info and errors. */
 struct ipdk_nvmf_host *ipdk_blk_nvme_host(const struct ipdk_blk_dev *dev);
 
+/* ---- QoS: a device that limits another (bdev_qos.c) ----------------------------- */
+
+/* Limits of a QoS device; 0 means unlimited. Reads count against rd_* and rw_*,
+ * writes against wr_* and rw_*; write-zeroes and discard are write I/Os that
+ * move no data (IOPS only); flush is never held. */
+struct ipdk_blk_qos_limits {
+	uint64_t rd_iops, wr_iops, rw_iops;    /* I/Os per second (at most 1e9) */
+	uint64_t rd_bps, wr_bps, rw_bps;       /* bytes per second (at most 2^44) */
+};
+
+/* An idle device saves up this much time's worth of each limit (its burst). */
+#define IPDK_BLK_QOS_BURST_MS 100
+
+/* Options of a QoS device. */
+struct ipdk_blk_qos_opts {
+	struct ipdk_blk_qos_limits limits;
+	uint64_t (*clock_ns)(void *arg);       /* NULL: CLOCK_MONOTONIC (tests inject one) */
+	void *clock_arg;
+};
+
+/* What a QoS device has held back. */
+struct ipdk_blk_qos_stats {
+	uint64_t waited;                       /* I/Os that had to wait, since creation */
+	unsigned int waiting;                  /* I/Os waiting now (all channels) */
+};
+
+/* Creates a device named name that passes I/O to the registered device base
+ * (same size, block size, features) within the limits: token buckets shared by
+ * all channels, I/O beyond them waiting in its channel in arrival order until
+ * the buckets refill (a timer wakes the channel's fd, nothing spins). */
+int ipdk_blk_qos_create(const char *name, const char *base, const struct ipdk_blk_qos_opts *opts,
+			struct ipdk_blk_dev **out, struct ipdk_err *err);
+
+/* Changes a QoS device's limits at once (any thread); waiting I/O sees them
+ * within 100 ms. -EINVAL for a device of another kind or limits out of range. */
+int ipdk_blk_qos_set_limits(struct ipdk_blk_dev *dev, const struct ipdk_blk_qos_limits *l,
+			    struct ipdk_err *err);
+
+/* Reads a QoS device's limits and counters (either may be NULL); -EINVAL for another kind. */
+int ipdk_blk_qos_get(struct ipdk_blk_dev *dev, struct ipdk_blk_qos_limits *l,
+		     struct ipdk_blk_qos_stats *st);
+
 /* Registers a device a backend has set up (name unique); refs as for creation. */
 int ipdk_blk_register(struct ipdk_blk_dev *dev, struct ipdk_err *err);
 
