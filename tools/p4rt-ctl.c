@@ -363,6 +363,17 @@ static int write_one(struct ctl *c, int type, P4__V1__Entity *e)
 	return write_updates(c, ups, 1);
 }
 
+/* Sends e, which a command has just built, as one update of type; when
+ * building it failed (rc) drops it and reports c->err as bad input instead. */
+static int write_built(struct ctl *c, int type, P4__V1__Entity *e, int rc)
+{
+	if (rc) {
+		p4__v1__entity__free_unpacked(e, NULL);
+		return input_error(c);
+	}
+	return write_one(c, type, e);
+}
+
 static P4__V1__Entity *entity_new(void)
 {
 	return msg_new(&p4__v1__entity__descriptor);
@@ -848,11 +859,8 @@ static int entry_write(struct ctl *c, int type, const char *table, const char *f
 		return rc;
 	e = entity_new();
 	e->entity_case = P4__V1__ENTITY__ENTITY_TABLE_ENTRY;
-	if (flow_table_entry(c->info, t, flow, mode, &e->table_entry, &c->err)) {
-		p4__v1__entity__free_unpacked(e, NULL);
-		return input_error(c);
-	}
-	return write_one(c, type, e);
+	rc = flow_table_entry(c->info, t, flow, mode, &e->table_entry, &c->err);
+	return write_built(c, type, e, rc);
 }
 
 static int cmd_add_entry(struct ctl *c, int argc, char **argv)
@@ -1018,6 +1026,26 @@ static int kv_only(struct ctl *c, const struct kvlist *kv, const char *const *al
 	return 0;
 }
 
+/* An action profile member (or group) entity of profile p with the given id. */
+static P4__V1__Entity *profile_entity(const P4__Config__V1__ActionProfile *p, bool group,
+				      uint32_t id)
+{
+	P4__V1__Entity *e = entity_new();
+
+	if (group) {
+		e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_GROUP;
+		e->action_profile_group = msg_new(&p4__v1__action_profile_group__descriptor);
+		e->action_profile_group->action_profile_id = p->preamble->id;
+		e->action_profile_group->group_id = id;
+	} else {
+		e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_MEMBER;
+		e->action_profile_member = msg_new(&p4__v1__action_profile_member__descriptor);
+		e->action_profile_member->action_profile_id = p->preamble->id;
+		e->action_profile_member->member_id = id;
+	}
+	return e;
+}
+
 static int member_cmd(struct ctl *c, int type, char **argv)
 {
 	static const char *const keys[] = { "action", "member_id", NULL };
@@ -1032,10 +1060,8 @@ static int member_cmd(struct ctl *c, int type, char **argv)
 		return rc;
 	if (kv_split(argv[2], &kv, &c->err))
 		return input_error(c);
-	e = entity_new();
-	e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_MEMBER;
-	e->action_profile_member = m = msg_new(&p4__v1__action_profile_member__descriptor);
-	m->action_profile_id = p->preamble->id;
+	e = profile_entity(p, false, 0);
+	m = e->action_profile_member;
 	rc = kv_only(c, &kv, keys);
 	if (!rc)
 		rc = kv_u32(c, &kv, "member_id", &m->member_id, true);
@@ -1047,11 +1073,7 @@ static int member_cmd(struct ctl *c, int type, char **argv)
 			rc = flow_action(c->info, NULL, act, &m->action, &c->err);
 	}
 	kv_free(&kv);
-	if (rc) {
-		p4__v1__entity__free_unpacked(e, NULL);
-		return input_error(c);
-	}
-	return write_one(c, type, e);
+	return write_built(c, type, e, rc);
 }
 
 static int cmd_add_member(struct ctl *c, int argc, char **argv)
@@ -1146,10 +1168,8 @@ static int group_cmd(struct ctl *c, int type, char **argv)
 		return rc;
 	if (kv_split(argv[2], &kv, &c->err))
 		return input_error(c);
-	e = entity_new();
-	e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_GROUP;
-	e->action_profile_group = g = msg_new(&p4__v1__action_profile_group__descriptor);
-	g->action_profile_id = p->preamble->id;
+	e = profile_entity(p, true, 0);
+	g = e->action_profile_group;
 	rc = kv_only(c, &kv, keys);
 	if (!rc)
 		rc = kv_u32(c, &kv, "group_id", &g->group_id, true);
@@ -1163,11 +1183,7 @@ static int group_cmd(struct ctl *c, int type, char **argv)
 			rc = group_members(c, mem, g);
 	}
 	kv_free(&kv);
-	if (rc) {
-		p4__v1__entity__free_unpacked(e, NULL);
-		return input_error(c);
-	}
-	return write_one(c, type, e);
+	return write_built(c, type, e, rc);
 }
 
 static int cmd_add_group(struct ctl *c, int argc, char **argv)
@@ -1244,18 +1260,7 @@ static int profile_read(struct ctl *c, int argc, char **argv, bool group)
 		return input_error(c);
 	}
 	kv_free(&kv);
-	e = entity_new();
-	if (group) {
-		e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_GROUP;
-		e->action_profile_group = msg_new(&p4__v1__action_profile_group__descriptor);
-		e->action_profile_group->action_profile_id = p->preamble->id;
-		e->action_profile_group->group_id = id;
-	} else {
-		e->entity_case = P4__V1__ENTITY__ENTITY_ACTION_PROFILE_MEMBER;
-		e->action_profile_member = msg_new(&p4__v1__action_profile_member__descriptor);
-		e->action_profile_member->action_profile_id = p->preamble->id;
-		e->action_profile_member->member_id = id;
-	}
+	e = profile_entity(p, group, id);
 	if (!c->json)
 		printf("Action profile %s of bridge %s:\n", group ? "groups" : "members", c->sw);
 	return read_entities(c, e, group ? print_group : print_member, &n);
