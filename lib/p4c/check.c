@@ -751,29 +751,16 @@ static int count_directional(struct p4n *action)
 	return n;
 }
 
+/* The method of extern ext called name that takes nargs arguments, else the
+ * first of that name (its call is then reported); name NULL looks for a
+ * constructor (a method without a return type). */
 static struct p4n *find_method(struct p4n *ext, const char *name, int nargs)
 {
 	struct p4n *first = NULL;
 
 	for (int i = 0; ext && i < ext->kids.n; i++) {
 		struct p4n *m = ext->kids.v[i];
-		if (!m->a || strcmp(m->name, name))
-			continue;
-		if (!first)
-			first = m;
-		if (nargs >= required_params(&m->kids) && nargs <= m->kids.n)
-			return m;
-	}
-	return first;
-}
-
-static struct p4n *find_ctor(struct p4n *ext, int nargs)
-{
-	struct p4n *first = NULL;
-
-	for (int i = 0; ext && i < ext->kids.n; i++) {
-		struct p4n *m = ext->kids.v[i];
-		if (m->a)
+		if (name ? !m->a || strcmp(m->name, name) : m->a != NULL)
 			continue;
 		if (!first)
 			first = m;
@@ -807,7 +794,7 @@ static struct p4t *construct(struct ck *c, struct p4n *at, struct p4t *t, struct
 	}
 	switch (t->kind) {
 	case TY_EXTERN: {
-		struct p4n *ctor = find_ctor(d, args->n);
+		struct p4n *ctor = find_method(d, NULL, args->n);
 		if (!ctor) {
 			p4_error(c->p, at->loc, "extern '%s' has no constructor", d->name);
 			check_all_args(c, args);
@@ -1793,12 +1780,7 @@ static void check_local(struct ck *c, struct p4n *d)
 
 static void check_state(struct ck *c, struct p4n *s)
 {
-	struct scope sc;
-
-	push_scope(c, &sc);
-	for (int i = 0; i < s->kids.n; i++)
-		check_stmt(c, s->kids.v[i]);
-	pop_scope(c);
+	check_block(c, s);      /* the state's statements, in their own scope */
 	if (!s->a) {
 		p4_error(c->p, s->loc, "state '%s' has no transition", s->name);
 		return;
