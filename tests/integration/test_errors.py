@@ -232,14 +232,20 @@ def test_duplicate_and_missing_entries(served):
     assert err
 
 
+def raw_ctl(d):
+    """A raw connection to d's control socket and a file on it, for what no
+    well-behaved client sends (binary lines, a batch left open)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(d.sock)
+    return s, s.makefile("rwb")
+
+
 def test_long_and_binary_lines(served):
     d, h1, h2 = served
     r = d.ctl_run("-q", "add", "l2_fwd", "match", "x" * 20000, "action", "drop")
     assert r.returncode == 1, r.stderr
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(d.sock)
-    f = s.makefile("rwb")
+    s, f = raw_ctl(d)
     try:
         f.write(b"\xff\xfe garbage \x01\n")
         f.flush()
@@ -264,10 +270,7 @@ def test_long_and_binary_lines(served):
 def test_client_disconnects_mid_batch(served):
     d, h1, h2 = served
     mac = "02:00:00:00:09:0a"
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(d.sock)
-    f = s.makefile("rwb")
+    s, f = raw_ctl(d)
     for line in ["batch begin", "add l2_fwd match %s action l2_forward port 1" % mac,
                  "del %s" % ENTRIES[0]]:
         f.write(line.encode() + b"\n")
@@ -287,10 +290,7 @@ def test_client_disconnects_mid_batch(served):
 
 def test_second_client_cannot_write_into_open_batch(served):
     d, h1, h2 = served
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(5)
-    s.connect(d.sock)
-    f = s.makefile("rwb")
+    s, f = raw_ctl(d)
     try:
         f.write(b"batch begin\n")
         f.flush()
