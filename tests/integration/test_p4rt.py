@@ -381,6 +381,9 @@ def test_status_codes_of_single_updates(client, info):
         (p4.Update(type=p4.Update.UNSPECIFIED, entity=p4.Entity(table_entry=te)),
          grpc.StatusCode.INVALID_ARGUMENT),
         (update("insert", packet_replication_engine_entry=p4.PacketReplicationEngineEntry()),
+         grpc.StatusCode.INVALID_ARGUMENT),
+        (update("insert", packet_replication_engine_entry=p4.PacketReplicationEngineEntry(
+            multicast_group_entry=p4.MulticastGroupEntry(multicast_group_id=1))),
          grpc.StatusCode.UNIMPLEMENTED),
     ]
     for u, want in cases:
