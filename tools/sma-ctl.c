@@ -87,7 +87,10 @@ static void usage(FILE *f)
 "  detach-volume HANDLE --volume UUID\n"
 "  set-qos HANDLE [--volume UUID] [rd_iops=N] [wr_iops=N] [rw_iops=N]\n"
 "          [rd_bandwidth=N] [wr_bandwidth=N] [rw_bandwidth=N]\n"
-"  get-qos-capabilities TYPE                     virtio_blk, nvme or nvmf_tcp\n"
+"                    limits in kIOPS and MiB/s; 0 or 'unlimited' lifts one, a limit\n"
+"                    not named (or 'unchanged') stays as it is\n"
+"  get-qos-capabilities TYPE                     virtio_blk, nvme or nvmf_tcp: the limits\n"
+"                    a device (max_device_caps) and a volume (max_volume_caps) take\n"
 "Options:\n"
 "  -s, --server ADDR          the SMA service (default %s)\n"
 "  -T, --target-socket PATH   the target's control socket (default %s)\n"
@@ -552,12 +555,19 @@ static int cmd_set_qos(const struct opts *o, const char *handle, const struct vo
 	for (int i = 0; i < 6; i++) {
 		char *end;
 
-		if (!a->qos[i])
+		/* a limit not named stays as it is (UINT64_MAX in SMA's QosLimit) */
+		*fields[i] = UINT64_MAX;
+		if (!a->qos[i] || !strcmp(a->qos[i], "unchanged"))
 			continue;
+		if (!strcmp(a->qos[i], "unlimited")) {
+			*fields[i] = 0;
+			continue;
+		}
 		errno = 0;
-		*fields[i] = strtoull(a->qos[i], &end, 0);
-		if (errno || *end || a->qos[i][0] == '-') {
-			fprintf(stderr, "error: %s=%s is not a number\n", qos_names[i], a->qos[i]);
+		*fields[i] = strtoull(a->qos[i], &end, 10);
+		if (errno || *end || !a->qos[i][0] || a->qos[i][0] == '-') {
+			fprintf(stderr, "error: %s=%s: expected a number, 'unlimited' or "
+				"'unchanged'\n", qos_names[i], a->qos[i]);
 			return 2;
 		}
 	}

@@ -59,6 +59,8 @@ struct ipdk_sma_device_info {
 	bool connected;                 /* the front-end (QEMU) is connected */
 	uint64_t reads, writes, errors;
 	unsigned int in_flight;         /* requests the back-end holds now */
+	uint64_t qos_waited;            /* I/Os its QoS limits held back so far (all volumes) */
+	unsigned int qos_waiting;       /* I/Os held back now */
 };
 
 /* Creates the agent, restores the devices in the state file and registers

@@ -87,7 +87,7 @@ static int device_serve(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_
 	/* the guest sees the volume's UUID (its first 20 characters) as the serial */
 	snprintf(serial, sizeof(serial), "%s", d->vol.id_text);
 	o.serial = serial;
-	rc = ipdk_vblk_create(d->name, d->vol.bdev, &o, &d->vblk, err);
+	rc = ipdk_vblk_create(d->name, d->vol.front, &o, &d->vblk, err);
 	if (rc)
 		sma_volume_close(&d->vol);
 	return rc;

@@ -157,7 +157,7 @@ static int add_volume(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct sma_v
 	rc = sma_volume_open(sma, vol, name, 1, err);
 	if (rc)
 		return rc;
-	rc = ipdk_nvmf_ns_add(sma->tgt, d->subnqn, 0, vol->bdev, err);
+	rc = ipdk_nvmf_ns_add(sma->tgt, d->subnqn, 0, vol->front, err);
 	if (rc < 0) {
 		sma_volume_close(vol);
 		return rc;

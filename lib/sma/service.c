@@ -129,44 +129,13 @@ static void run_detach(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 	ipdk_rpc_reply(call, &resp.base);
 }
 
-static int check_limit(uint64_t v, const char *name, struct ipdk_err *err)
-{
-	if (v == 0 || v == UINT64_MAX)
-		return 0;
-	return ipdk_err_set(err, -EINVAL, "QoS limit %s is not supported yet "
-			    "(GetQosCapabilities lists none); set it to 0", name);
-}
-
 static void run_set_qos(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 {
 	const Sma__SetQosRequest *req = (const void *)ipdk_rpc_call_request(call);
 	Sma__SetQosResponse resp = SMA__SET_QOS_RESPONSE__INIT;
-	const Sma__QosLimit *m = req->maximum;
-	struct sma_nvmf_dev *nd;
-	struct sma_device *d;
 	struct ipdk_err err;
-	const char *user;
-	uint8_t id[16];
 
-	if (is_nvmf(req->device_handle) ? sma_nvmf_find(sma, req->device_handle, &nd, &err) :
-	    sma_device_find(sma, req->device_handle, &d, &err))
-		return finish_err(call, "SetQos", &err);
-	if (req->volume_id.len) {
-		if (sma_volume_id(&req->volume_id, id, &err))
-			return finish_err(call, "SetQos", &err);
-		user = sma_volume_user(sma, id);
-		if (!user || strcmp(user, req->device_handle)) {
-			ipdk_err_set(&err, -ENOENT, "device %s has no such volume",
-				     req->device_handle);
-			return finish_err(call, "SetQos", &err);
-		}
-	}
-	if (m && (check_limit(m->rd_iops, "rd_iops", &err) ||
-		  check_limit(m->wr_iops, "wr_iops", &err) ||
-		  check_limit(m->rw_iops, "rw_iops", &err) ||
-		  check_limit(m->rd_bandwidth, "rd_bandwidth", &err) ||
-		  check_limit(m->wr_bandwidth, "wr_bandwidth", &err) ||
-		  check_limit(m->rw_bandwidth, "rw_bandwidth", &err)))
+	if (sma_qos_set(sma, req, &err))
 		return finish_err(call, "SetQos", &err);
 	ipdk_rpc_reply(call, &resp.base);
 }
@@ -182,14 +151,8 @@ static void run_qos_caps(struct ipdk_sma *sma, struct ipdk_rpc_call *call)
 	struct ipdk_err err;
 
 	(void)sma;
-	if (req->device_type != SMA__DEVICE_TYPE__DEVICE_TYPE_VIRTIO_BLK &&
-	    req->device_type != SMA__DEVICE_TYPE__DEVICE_TYPE_NVMF_TCP) {
-		ipdk_err_set(&err, req->device_type == SMA__DEVICE_TYPE__DEVICE_TYPE_INVALID ?
-			     -EINVAL : -ENOTSUP, "GetQosCapabilities: device type %d is not "
-			     "offered by this agent (virtio_blk and nvmf_tcp are)", req->device_type);
+	if (sma_qos_caps(req->device_type, &dev, &vol, &err))
 		return finish_err(call, "GetQosCapabilities", &err);
-	}
-	/* no limiter in the block layer yet: every capability is false */
 	resp.max_device_caps = &dev;
 	resp.max_volume_caps = &vol;
 	ipdk_rpc_reply(call, &resp.base);
@@ -437,6 +400,17 @@ void ipdk_sma_destroy(struct ipdk_sma *sma)
 	free(sma);
 }
 
+/* Adds what a volume's QoS device held back to the device's counters. */
+static void add_qos_stats(const struct sma_volume *v, struct ipdk_sma_device_info *in)
+{
+	struct ipdk_blk_qos_stats st;
+
+	if (v->qos_dev && ipdk_blk_qos_get(v->qos_dev, NULL, &st) == 0) {
+		in->qos_waited += st.waited;
+		in->qos_waiting += st.waiting;
+	}
+}
+
 int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			    int (*fn)(const struct ipdk_sma_device_info *info, void *arg), void *arg)
 {
@@ -461,6 +435,7 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			in.errors = st.errors;
 			in.in_flight = st.in_flight;
 		}
+		add_qos_stats(&d->vol, &in);
 		rc = fn(&in, arg);
 	}
 	for (struct sma_nvmf_dev *n = sma->nvmf_devs; n && !rc; n = n->next) {
@@ -474,6 +449,8 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			in.remote = n->vols[0].remote;
 		}
 		snprintf(in.socket_path, sizeof(in.socket_path), "%s:%s", n->traddr, n->trsvcid);
+		for (unsigned int i = 0; i < n->n_vols; i++)
+			add_qos_stats(&n->vols[i], &in);
 		rc = fn(&in, arg);
 	}
 	pthread_mutex_unlock(&sma->lock);

@@ -2,8 +2,9 @@
  * What the Storage Management Agent's parts share: the agent, its devices
  * and the volumes behind them. service.c turns gRPC calls into work for the
  * agent's thread, device.c makes and removes virtio-blk devices, volume.c
- * finds volumes (local block devices or NVMe/TCP namespaces) and state.c
- * keeps the device list in a file.
+ * finds volumes (local block devices or NVMe/TCP namespaces) and puts each
+ * behind a QoS device, qos.c answers SetQos and GetQosCapabilities, and
+ * state.c keeps the device list in a file.
  */
 #ifndef IPDK_SMA_INTERNAL_H
 #define IPDK_SMA_INTERNAL_H
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ipdk/blk.h"
 #include "ipdk/sma.h"
 #include "ipdk/vblk.h"
 #include "ipdk/vdev.h"
@@ -22,6 +24,12 @@
 #define SMA_NVMF_TCP_PREFIX "nvmf_tcp:"
 #define SMA_NVMF_HOSTS_MAX 16
 #define SMA_NVMF_VOLUMES_MAX 32
+
+/* The limits of sma.QosLimit, in its field order and units. */
+enum { SMA_QOS_RD_IOPS, SMA_QOS_WR_IOPS, SMA_QOS_RW_IOPS,
+       SMA_QOS_RD_BW, SMA_QOS_WR_BW, SMA_QOS_RW_BW, SMA_QOS_N };
+#define SMA_QOS_KIOPS_MAX 1000000ull    /* 1e9 IOPS, lib/blk's largest */
+#define SMA_QOS_MIBS_MAX (1ull << 24)   /* 16 TiB/s, lib/blk's largest */
 
 /* A volume: its UUID and where it lives (kept for restarts). */
 struct sma_volume {
@@ -36,9 +44,12 @@ struct sma_volume {
 		char traddr[64];
 		char trsvcid[8];
 	} ep[SMA_ENDPOINTS_MAX];
+	uint64_t qos[SMA_QOS_N];       /* kIOPS and MiB/s; 0: unlimited */
 	/* while open */
 	char bdev[64];
 	struct ipdk_blk_dev *dev;      /* our reference (remote volumes: we made it) */
+	char front[64];                /* the QoS device in front of it, what devices use */
+	struct ipdk_blk_dev *qos_dev;
 };
 
 struct sma_device {
@@ -95,11 +106,12 @@ struct ipdk_sma {
 int sma_volume_parse(struct ipdk_sma *sma, const Sma__VolumeParameters *vp,
 		     struct sma_volume *vol, struct ipdk_err *err);
 
-/* Opens the volume as block device name (remote) or finds it (local); 0 or -errno. */
+/* Opens the volume as block device name (remote) or finds it (local) and puts
+ * a QoS device with vol->qos in front of it (vol->front); 0 or -errno. */
 int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
 		    unsigned int queues, struct ipdk_err *err);
 
-/* Drops the volume's block device (deleting the one a remote volume made). */
+/* Drops the volume's QoS device and block device (deleting the one a remote volume made). */
 void sma_volume_close(struct sma_volume *vol);
 
 /* Parses UUID text into 16 bytes; 0 or -EINVAL. */
@@ -138,6 +150,20 @@ int sma_nvmf_detach(struct ipdk_sma *sma, struct sma_nvmf_dev *d, const uint8_t 
 		    struct ipdk_err *err);
 int sma_nvmf_restore(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct ipdk_err *err);
 void sma_nvmf_release(struct ipdk_sma *sma);
+
+/* The field names of sma.QosLimit ("rd_iops" ... "rw_bandwidth"). */
+extern const char *const sma_qos_names[SMA_QOS_N];
+
+/* Converts limits in SMA units (kIOPS, MiB/s) to lib/blk's (per second). */
+void sma_qos_to_blk(const uint64_t q[SMA_QOS_N], struct ipdk_blk_qos_limits *l);
+
+/* Answers SetQos: checks the request against the device type's capabilities,
+ * then changes the volume's limits and saves the state; 0 or -errno. */
+int sma_qos_set(struct ipdk_sma *sma, const Sma__SetQosRequest *req, struct ipdk_err *err);
+
+/* Fills the capabilities of a device type; -EINVAL/-ENOTSUP for types not offered. */
+int sma_qos_caps(int device_type, Sma__GetQosCapabilitiesResponse__QosCapabilities *dev,
+		 Sma__GetQosCapabilitiesResponse__QosCapabilities *vol, struct ipdk_err *err);
 
 /* Stops every device's vhost-user server and frees the list (the VM keeps them). */
 void sma_devices_release(struct ipdk_sma *sma);

@@ -1,7 +1,7 @@
 /*
  * The agent's state file: the devices it made, with what is needed to make
- * them again (physical id, queues, the volume's UUID and NVMe-oF parameters),
- * as JSON. Written to a temporary file and renamed over the old one after
+ * them again (physical id, queues, the volume's UUID, NVMe-oF parameters and
+ * QoS limits), as JSON. Written to a temporary file and renamed over the old one after
  * every change, read once at start: a restarted storaged serves the same
  * vhost-user sockets again and QEMU, which kept the devices, reconnects.
  */
@@ -16,10 +16,27 @@
 #include "ipdk/log.h"
 #include "sma_internal.h"
 
+/* The volume's limits by their QosLimit names, or NULL when it has none. */
+static json_t *qos_json(const struct sma_volume *v)
+{
+	json_t *q = NULL;
+
+	for (int k = 0; k < SMA_QOS_N; k++) {
+		if (!v->qos[k])
+			continue;
+		if (!q)
+			q = json_object();
+		json_object_set_new(q, sma_qos_names[k], json_integer((json_int_t)v->qos[k]));
+	}
+	return q;
+}
+
 static json_t *volume_json(const struct sma_volume *v)
 {
-	json_t *o = json_pack("{s:s}", "volume_id", v->id_text), *eps;
+	json_t *o = json_pack("{s:s}", "volume_id", v->id_text), *eps, *q = qos_json(v);
 
+	if (o && q)
+		json_object_set_new(o, "qos", q);
 	if (!o || !v->remote)
 		return o;
 	eps = json_array();
@@ -72,15 +89,40 @@ int sma_state_save(struct ipdk_sma *sma, struct ipdk_err *err)
 	return rc;
 }
 
+/* Reads limits written by qos_json (absent: none); -EINVAL for anything else. */
+static int qos_from_json(json_t *q, struct sma_volume *v)
+{
+	const char *key;
+	json_t *x;
+
+	if (!q)
+		return 0;
+	if (!json_is_object(q))
+		return -EINVAL;
+	json_object_foreach(q, key, x) {
+		int k;
+
+		for (k = 0; k < SMA_QOS_N; k++)
+			if (!strcmp(key, sma_qos_names[k]))
+				break;
+		if (k == SMA_QOS_N || !json_is_integer(x) || json_integer_value(x) < 0 ||
+		    (uint64_t)json_integer_value(x) > (k <= SMA_QOS_RW_IOPS ? SMA_QOS_KIOPS_MAX :
+								      SMA_QOS_MIBS_MAX))
+			return -EINVAL;
+		v->qos[k] = (uint64_t)json_integer_value(x);
+	}
+	return 0;
+}
+
 static int volume_from_json(json_t *jv, struct sma_volume *v)
 {
 	const char *id = NULL, *subnqn = "", *hostnqn = "";
-	json_t *nvmf = NULL, *eps = NULL, *ep;
+	json_t *nvmf = NULL, *eps = NULL, *ep, *qos = NULL;
 	size_t i;
 
 	memset(v, 0, sizeof(*v));
-	if (json_unpack(jv, "{s:s, s?o}", "volume_id", &id, "nvmf", &nvmf) ||
-	    sma_uuid_parse(id, v->id) < 0)
+	if (json_unpack(jv, "{s:s, s?o, s?o}", "volume_id", &id, "nvmf", &nvmf, "qos", &qos) ||
+	    sma_uuid_parse(id, v->id) < 0 || qos_from_json(qos, v))
 		return -EINVAL;
 	ipdk_sma_uuid_format(v->id, v->id_text);
 	if (!nvmf)

@@ -7,7 +7,9 @@
  * connection makes ("nvme-tcp" backend) is the volume. Without connection
  * parameters the volume is a block device already registered in storaged
  * under the UUID's text (made on its control socket: bdev_ram, bdev_file), for
- * tests and for storage local to the IPU.
+ * tests and for storage local to the IPU. Either way the devices use a QoS
+ * device in front of it ("qos-<block device>"), unlimited until SetQos says
+ * otherwise, so limits can change while the device runs.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -236,8 +238,8 @@ static int open_remote(struct ipdk_sma *sma, struct sma_volume *vol, const char 
 }
 #endif
 
-int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
-		    unsigned int queues, struct ipdk_err *err)
+static int open_base(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		     unsigned int queues, struct ipdk_err *err)
 {
 	int rc;
 
@@ -256,8 +258,32 @@ int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *na
 	return rc;
 }
 
+int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		    unsigned int queues, struct ipdk_err *err)
+{
+	struct ipdk_blk_qos_opts o = { 0 };
+	int rc;
+
+	rc = open_base(sma, vol, name, queues, err);
+	if (rc)
+		return rc;
+	snprintf(vol->front, sizeof(vol->front), "qos-%s", vol->bdev);
+	sma_qos_to_blk(vol->qos, &o.limits);
+	rc = ipdk_blk_qos_create(vol->front, vol->bdev, &o, &vol->qos_dev, err);
+	if (rc) {
+		sma_volume_close(vol);
+		return ipdk_err_prefix(err, "volume %s", vol->id_text);
+	}
+	return 0;
+}
+
 void sma_volume_close(struct sma_volume *vol)
 {
+	if (vol->qos_dev) {
+		ipdk_blk_delete(vol->front, NULL);
+		ipdk_blk_put(vol->qos_dev);
+		vol->qos_dev = NULL;
+	}
 	if (!vol->dev)
 		return;
 	if (vol->remote)
