@@ -8,13 +8,19 @@
  *          through io_uring (QEMU has no RAM block driver; a tmpfs file is RAM
  *          through the page cache)
  *
- * Each back-end is filled once (sequential writes), then runs 4 KiB random
- * reads and writes at queue depth 1 and 128 on one queue. The front-end busy-polls the used ring on its own core and
+ * and, unless --no-qos, lib/vblk on a lib/blk QoS device in front of the RAM
+ * device twice: without limits (what the layer costs: "qos0", ratio to "ipdk")
+ * and with rw_iops at --qos-iops ("qosN", whose IOPS should come out at about
+ * the limit, with the back-end idle while requests wait).
+ *
+ * Each back-end is filled once (sequential writes; not the limited one), then
+ * runs 4 KiB random reads and writes at queue depth 1 and 128 on one queue. The front-end busy-polls the used ring on its own core and
  * asks for no interrupts; the back-end's CPU time (all its threads, from
  * /proc/PID/stat) over the run gives the IOPS per back-end core. Prints one
  * line per run and the ratio ipdk/qsd. Never a test: timing lives here.
  *
- *   bench_vblk [--seconds S] [--size MIB] [--no-qsd] [--queue-size N]
+ *   bench_vblk [--seconds S] [--size MIB] [--no-qsd] [--queue-size N] [--no-qos]
+ *              [--qos-iops N]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -305,26 +311,32 @@ static void on_term(int sig)
 	stop_child = 1;
 }
 
-static pid_t start_ipdk(const char *sock, unsigned int mib)
+/* lib/vblk on a RAM device, or on a QoS device in front of it when qos is given. */
+static pid_t start_ipdk(const char *sock, unsigned int mib, const struct ipdk_blk_qos_limits *qos)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		struct ipdk_vblk_opts o = { .socket_path = sock };
-		struct ipdk_blk_dev *dev;
+		struct ipdk_blk_qos_opts qo = { 0 };
+		struct ipdk_blk_dev *dev, *qdev = NULL;
 		struct ipdk_vblk *v;
 		struct ipdk_err err;
 
 		signal(SIGTERM, on_term);
 		ipdk_log_init("bench_vblk", IPDK_LOG_WARN, false);
+		if (qos)
+			qo.limits = *qos;
 		if (ipdk_blk_ram_create("bench-ram", 512, (uint64_t)mib << 11, &dev, &err) ||
-		    ipdk_vblk_create("bench", "bench-ram", &o, &v, &err)) {
+		    (qos && ipdk_blk_qos_create("bench-qos", "bench-ram", &qo, &qdev, &err)) ||
+		    ipdk_vblk_create("bench", qos ? "bench-qos" : "bench-ram", &o, &v, &err)) {
 			fprintf(stderr, "bench_vblk: %s\n", err.msg);
 			_exit(1);
 		}
 		while (!stop_child)
 			pause();
 		ipdk_vblk_destroy(v);
+		ipdk_blk_put(qdev);
 		ipdk_blk_put(dev);
 		_exit(0);
 	}
@@ -382,7 +394,7 @@ struct result {
 };
 
 static void bench_backend(const char *name, pid_t pid, const char *sock, unsigned int qsize,
-			  double secs, struct result r[4])
+			  double secs, bool fill, struct result r[4])
 {
 	static const unsigned int qds[2] = { 1, MAX_QD };
 	struct frontend f = { .rng = 88172645463325252ull };
@@ -390,7 +402,8 @@ static void bench_backend(const char *name, pid_t pid, const char *sock, unsigne
 	connect_backend(&f, sock, qsize);
 	/* write every block once first, so that no run reads holes (zero pages) or
 	 * pays for first-touch allocation */
-	run(&f, MAX_QD, true, 600, f.capacity / (IO_SIZE / 512));
+	if (fill)
+		run(&f, MAX_QD, true, 600, f.capacity / (IO_SIZE / 512));
 	f.seq_next = ~0ull;
 	for (int k = 0; k < 4; k++) {
 		bool write = k & 1;
@@ -426,26 +439,31 @@ int main(int argc, char **argv)
 		{ "size", required_argument, NULL, 'm' },
 		{ "queue-size", required_argument, NULL, 'q' },
 		{ "no-qsd", no_argument, NULL, 'n' },
+		{ "no-qos", no_argument, NULL, 'Q' },
+		{ "qos-iops", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	double secs = 3;
 	unsigned int mib = 256, qsize = 512;
-	bool qsd = true;
+	bool qsd = true, qos = true;
+	struct ipdk_blk_qos_limits none = { 0 }, lim = { .rw_iops = 20000 };
 	char dir[] = "/tmp/bench-vblk-XXXXXX", sock[128], file[128];
-	struct result ours[4], theirs[4];
+	struct result ours[4], theirs[4], q0[4], qn[4];
 	pid_t pid;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:m:q:nh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:m:q:nQi:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': secs = atof(optarg); break;
 		case 'm': mib = (unsigned int)atoi(optarg); break;
 		case 'q': qsize = (unsigned int)atoi(optarg); break;
 		case 'n': qsd = false; break;
+		case 'Q': qos = false; break;
+		case 'i': lim.rw_iops = strtoull(optarg, NULL, 10); break;
 		default:
 			printf("usage: bench_vblk [--seconds S] [--size MIB] [--queue-size N] "
-			       "[--no-qsd]\n");
+			       "[--no-qsd] [--no-qos] [--qos-iops N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -458,14 +476,30 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	printf("vhost-user-blk, one queue of %u entries, %u MiB, %.1f s per run\n", qsize, mib, secs);
 	snprintf(sock, sizeof(sock), "%s/ipdk.sock", dir);
-	pid = start_ipdk(sock, mib);
-	bench_backend("ipdk", pid, sock, qsize, secs, ours);
+	pid = start_ipdk(sock, mib, NULL);
+	bench_backend("ipdk", pid, sock, qsize, secs, true, ours);
 	stop_backend(pid);
+	if (qos && lim.rw_iops) {
+		pid = start_ipdk(sock, mib, &none);
+		bench_backend("qos0", pid, sock, qsize, secs, true, q0);
+		stop_backend(pid);
+		pid = start_ipdk(sock, mib, &lim);
+		bench_backend("qosN", pid, sock, qsize, secs, false, qn);
+		stop_backend(pid);
+		for (int k = 0; k < 4; k++)
+			printf("qos 4k rand%-5s qd %-3d  unlimited/plain IOPS %.2f  IOPS/core %.2f"
+			       "  limited to %" PRIu64 ": %.0f IOPS (%.2f of the limit)\n",
+			       k & 1 ? "write" : "read", k < 2 ? 1 : MAX_QD,
+			       q0[k].iops / ours[k].iops,
+			       (q0[k].iops / (q0[k].cpu > 0.01 ? q0[k].cpu : 1)) /
+			       (ours[k].iops / (ours[k].cpu > 0.01 ? ours[k].cpu : 1)),
+			       lim.rw_iops, qn[k].iops, qn[k].iops / (double)lim.rw_iops);
+	}
 	if (qsd) {
 		snprintf(sock, sizeof(sock), "%s/qsd.sock", dir);
 		snprintf(file, sizeof(file), "/dev/shm/bench-vblk-%d.img", (int)getpid());
 		pid = start_qsd(sock, file, mib);
-		bench_backend("qsd", pid, sock, qsize, secs, theirs);
+		bench_backend("qsd", pid, sock, qsize, secs, true, theirs);
 		stop_backend(pid);
 		unlink(file);
 		for (int k = 0; k < 4; k++)

@@ -7,7 +7,8 @@
  * without a lock: tokens (in thousandths, so slow rates lose nothing to
  * rounding) are taken with atomic adds, and whichever channel first sees the
  * clock move refills every bucket (a compare-and-swap on the refill time picks
- * it). A bucket holds at most IPDK_BLK_QOS_BURST_MS of its rate. An I/O goes
+ * it), in steps of at least 1 ms. A bucket holds at most IPDK_BLK_QOS_BURST_MS
+ * of its rate. An I/O goes
  * when each of its buckets holds a token and then takes its whole cost, so a
  * bucket may go into debt: an I/O larger than the burst is not starved, and
  * the debt holds the next ones back until the rate has paid for it.
@@ -38,7 +39,8 @@ enum { QOS_RD_IOPS, QOS_WR_IOPS, QOS_RW_IOPS, QOS_RD_BPS, QOS_WR_BPS, QOS_RW_BPS
 #define QOS_MILLI 1000                  /* tokens are counted in thousandths */
 #define QOS_IOPS_MAX 1000000000ull
 #define QOS_BPS_MAX (1ull << 44)
-#define QOS_WAIT_MIN_NS 50000ull        /* the timer never fires sooner than this */
+#define QOS_TICK_NS 1000000ull          /* buckets refill in steps of at least 1 ms */
+#define QOS_WAIT_MIN_NS QOS_TICK_NS     /* the timer never fires sooner than a step */
 #define QOS_WAIT_MAX_NS 100000000ull    /* nor later: new limits reach waiting I/O */
 #define QOS_REFILL_MAX_NS 1000000000ull /* a longer pause refills at most this much */
 
@@ -107,12 +109,14 @@ static int64_t burst_of(uint64_t rate)
 }
 
 /* Adds what the time since the last refill earned to every bucket; only the
- * channel whose compare-and-swap moves the refill time does it. */
+ * channel whose compare-and-swap moves the refill time does it. Refilling in
+ * steps of a millisecond lets I/O go in batches: a throttled queue sleeps
+ * between them instead of waking for every token. */
 static void refill(struct qos_dev *d, uint64_t now)
 {
 	uint64_t last = __atomic_load_n(&d->last_ns, __ATOMIC_ACQUIRE), dt;
 
-	if (now <= last ||
+	if (now < last + QOS_TICK_NS ||
 	    !__atomic_compare_exchange_n(&d->last_ns, &last, now, false, __ATOMIC_ACQ_REL,
 					 __ATOMIC_ACQUIRE))
 		return;
@@ -438,7 +442,6 @@ static void apply_limits(struct qos_dev *d, const struct ipdk_blk_qos_limits *l)
 		__atomic_store_n(&d->b[k].rate, r[k], __ATOMIC_RELAXED);
 		any |= r[k] != 0;
 	}
-	__atomic_store_n(&d->last_ns, now_ns(d), __ATOMIC_RELEASE);
 	__atomic_store_n(&d->limited, any, __ATOMIC_RELEASE);
 }
 
@@ -468,6 +471,7 @@ int ipdk_blk_qos_create(const char *name, const char *base, const struct ipdk_bl
 	pthread_mutex_init(&d->lock, NULL);
 	d->clock_ns = opts->clock_ns ? opts->clock_ns : mono_ns;
 	d->clock_arg = opts->clock_arg;
+	d->last_ns = now_ns(d);
 	snprintf(d->dev.name, sizeof(d->dev.name), "%s", name);
 	d->dev.block_size = d->base->block_size;
 	d->dev.num_blocks = d->base->num_blocks;
