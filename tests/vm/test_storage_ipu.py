@@ -8,7 +8,10 @@ unplug and replug, a guest reboot and a storaged restart in the middle of a
 fio run; 64
 devices are plugged into one guest and removed, the 65th refused at the
 limit; bad requests get clear gRPC errors and leave nothing behind.
-One guest boot for the module (about a minute on two cores)."""
+One guest boot for the module (about a minute on two cores). After each test,
+passed or failed, the `clean` fixture resumes or restarts the daemons, makes a
+new SMA client when storaged is a new process and removes every device and
+local volume left, so one failure does not fail the tests after it."""
 import json
 import os
 import re
@@ -71,6 +74,8 @@ def env(image):
         "--slots", str(N_DEVICES + 2), "--max-devices", str(N_DEVICES), "--hostnqn", HOSTNQN,
         "--connect-timeout", "2000", "--queues", "2"])
     e.sma = SmaClient(e.ipu.sma_port)
+    e.sma_proc = e.ipu.proc     # the process e.sma was made for
+    e.deaths = []               # what clean() found dead and brought back
     yield e
     e.sma.close()
     alive = e.guest.running()
@@ -82,6 +87,55 @@ def env(image):
     shutil.rmtree(e.dir, ignore_errors=True)
     assert alive, "guest died:\n" + e.guest.console_text()[-3000:]
     assert ipu_ok and target_ok, "a storaged died:\n" + logs
+    assert not e.deaths, "died during the tests:\n" + "\n".join(e.deaths)
+
+
+def revive(e):
+    """The daemons as the tests expect them: the target running (resumed if
+    held, restarted if dead), the IPU storaged restarted if dead, and an SMA
+    client for the storaged process that runs now (a channel to a killed one
+    may sit in gRPC's reconnect backoff)."""
+    if e.target.alive():
+        e.target.proc.send_signal(signal.SIGCONT)
+    else:
+        e.deaths.append("target storaged:\n" + e.target.log_text()[-2000:])
+        e.target.stop()
+        e.target.start()
+    if not e.ipu.alive():
+        if e.ipu.proc is e.sma_proc:    # not a kill the test made on purpose
+            e.deaths.append("ipu storaged:\n" + e.ipu.log_text()[-2000:])
+        e.ipu.stop()
+        e.ipu.start()
+    if e.sma_proc is not e.ipu.proc:
+        e.sma.close()
+        e.sma = SmaClient(e.ipu.sma_port)
+        e.sma_proc = e.ipu.proc
+
+
+@pytest.fixture(autouse=True)
+def clean(env):
+    """After each test: daemons revived, a dead guest booted again, every
+    device deleted (and gone from the guest) and every local volume (a block
+    device named by a UUID) removed."""
+    yield
+    revive(env)
+    g = env.guest
+    if not g.running():
+        env.deaths.append("guest:\n" + g.console_text()[-3000:])
+        g.stop()
+        g.start()
+    for d in env.ipu.devices():
+        env.sma.delete(d["handle"], timeout=120)
+    end = time.monotonic() + 60
+    while disks(g):
+        assert time.monotonic() < end, "the guest still sees %s" % disks(g)
+        time.sleep(0.5)
+    for b in (json.loads(l) for l in env.ipu.ctl("bdev_list").splitlines() if l.strip()):
+        try:
+            uuid.UUID(b["name"])
+        except ValueError:
+            continue
+        env.ipu.ctl("bdev_delete %s" % b["name"])
 
 
 def disks(g):
@@ -171,46 +225,79 @@ def test_remote_volume_fio_unplug_replug(env):
     wait_disk(g, env.vol, present=False)
 
 
+def device(env, handle):
+    """storaged's sma_devices entry for handle."""
+    return [d for d in env.ipu.devices() if d["handle"] == handle][0]
+
+
+def wait_until(cond, what, timeout=60, period=0.05):
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, what
+        time.sleep(period)
+
+
 def test_storaged_restart_during_fio(env):
     """storaged (IPU side) is killed in the middle of a guest fio run, while
     the target is held so it has requests in flight, and started again: it
     restores the device from its state file, QEMU reconnects (reconnect=1),
     the requests left in flight are resubmitted from the inflight region, and
     fio completes with verify passing."""
-    g, sma = env.guest, env.sma
-    h = sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 3)
+    g = env.guest
+    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 3)
     dev = wait_disk(g, env.vol)
     job = {"global": {"filename": "/dev/" + dev, "direct": 1, "ioengine": "libaio",
                       "size": "24m", "randseed": 7},
            "jobs": {"w": {"rw": "randwrite", "bs": "4k", "iodepth": 16, "verify": "crc32c",
                           "do_verify": 1, "verify_fatal": 1}}}
+    writes0 = device(env, h)["writes"]
     result = {}
-    t = threading.Thread(target=lambda: result.update(r=g.fio(job, timeout=300)))
+
+    def run_fio():
+        try:
+            result["r"] = g.fio(job, timeout=300)
+        except Exception as e:   # reported below
+            result["exc"] = e
+
+    t = threading.Thread(target=run_fio)
     t.start()
-    time.sleep(2)
-    # hold the target so that the back-end has requests in flight when it dies
-    env.target.proc.send_signal(signal.SIGSTOP)
     try:
-        end = time.monotonic() + 20
-        while not env.ipu.devices()[0]["in_flight"]:
-            assert time.monotonic() < end, "no request in flight"
-            time.sleep(0.1)
+        # A sixth of fio's 6144 writes have reached storaged: the run is in
+        # its write phase, thousands of requests from its end. Hold the target
+        # there; the guest keeps 16 requests queued, which stay in flight.
+        wait_until(lambda: device(env, h)["writes"] >= writes0 + 1024 or not t.is_alive(),
+                   "fio's writes do not reach storaged: %s" % device(env, h))
+        assert t.is_alive(), "fio ended before the target was held: %r" % result
+        env.target.proc.send_signal(signal.SIGSTOP)
+        seen = []
+
+        def held():
+            d = device(env, h)
+            seen.append((d["in_flight"], d["reads"], d["writes"]))
+            # in flight, and nothing taken or answered since the last look
+            return d["in_flight"] > 0 and seen[-2:-1] == seen[-1:]
+
+        wait_until(held, "no request held in flight (in_flight, reads, writes): %s"
+                   % seen[-5:], timeout=20, period=0.1)
         env.ipu.stop(sig=9)
-    finally:
         env.target.proc.send_signal(signal.SIGCONT)
-    time.sleep(1)
-    env.ipu.start()
-    t.join(300)
+        env.ipu.start()
+    finally:
+        # on a failure above: nothing left held or dead while fio finishes
+        revive(env)
+        t.join(300)
     assert not t.is_alive(), "fio did not finish"
+    log = env.ipu.log_text()
+    assert "exc" not in result, "fio failed across the restart: %s\n%s" % (
+        result.get("exc"), log[-2000:])
     j = result["r"]["jobs"][0]
     assert j["error"] == 0, "fio failed across the restart: %s\n%s" % (
-        json.dumps(j)[:1500], env.ipu.log_text()[-2000:])
+        json.dumps(j)[:1500], log[-2000:])
     assert j["write"]["io_bytes"] == 24 << 20
-    assert "restored" in env.ipu.log_text()
-    assert re.search(r"resubmitting \d+ requests left in flight", env.ipu.log_text())
-    env.sma = sma = SmaClient(env.ipu.sma_port)
+    assert "restored" in log
+    assert re.search(r"resubmitting \d+ requests left in flight", log), log[-2000:]
     assert [d["handle"] for d in env.ipu.devices()] == [h]
-    sma.delete(h)
+    env.sma.delete(h)
     wait_disk(g, env.vol, present=False)
     assert qemu_objects(g) == []
 
@@ -398,16 +485,21 @@ def test_bad_input(env):
     assert code == C.FAILED_PRECONDITION and "delete the device" in msg, msg
     sma.call("DetachVolume", pb.DetachVolumeRequest(device_handle=h,
                                                     volume_id=uuid.UUID(other).bytes))
-    # QoS: no limiter yet, and the capabilities say so
+    # QoS: the capabilities, a value out of range, and a read limit the guest's
+    # direct reads run into (tests/integration/test_sma_qos.py has the rest)
     caps = sma.call("GetQosCapabilities", pb.GetQosCapabilitiesRequest(
         device_type=pb.DEVICE_TYPE_VIRTIO_BLK))
-    assert not caps.max_device_caps.rd_iops and not caps.max_volume_caps.rw_bandwidth
+    assert caps.max_device_caps.rd_iops and caps.max_volume_caps.rw_bandwidth
     code, msg = sma.error("GetQosCapabilities", pb.GetQosCapabilitiesRequest())
     assert code == C.INVALID_ARGUMENT, msg
-    sma.call("SetQos", pb.SetQosRequest(device_handle=h, maximum=pb.QosLimit()))
     code, msg = sma.error("SetQos", pb.SetQosRequest(device_handle=h,
-                                                     maximum=pb.QosLimit(rd_iops=10)))
+                                                     maximum=pb.QosLimit(rd_iops=2000000)))
     assert code == C.INVALID_ARGUMENT and "rd_iops" in msg, msg
+    sma.call("SetQos", pb.SetQosRequest(device_handle=h, maximum=pb.QosLimit(rd_bandwidth=1)))
+    dev = wait_disk(g, env.vol)
+    g.sh("dd if=/dev/%s of=/dev/null bs=64k count=12 iflag=direct 2>/dev/null" % dev)
+    assert [d["qos_waited"] for d in env.ipu.devices()][0] > 0
+    sma.call("SetQos", pb.SetQosRequest(device_handle=h))   # no maximum: all lifted
     # nothing changed: one device, the disk still works, QEMU holds only it
     assert [d["handle"] for d in env.ipu.devices()] == [h]
     assert qemu_objects(g) == ["ipdk-chr-vblk1", "ipdk-vblk1"]
