@@ -6,6 +6,7 @@
  * calls through the deferred completion API, as a real service would.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -221,13 +222,29 @@ static void on_chat_end(struct ipdk_rpc_call *call)
 	ipdk_rpc_finish(call, IPDK_RPC_OK, "%s", "");
 }
 
+/* Stats calls not yet ended on the server side. An earlier Stats call can
+ * still be open after its reply reached the client (its end is seen a little
+ * later), so counting them would make an idle server look busy to a client
+ * that polls; only the asking call is counted. */
+static atomic_ulong stats_open;
+
 static void on_stats(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 {
 	Ipdk__Test__StatsReply reply = IPDK__TEST__STATS_REPLY__INIT;
+	unsigned long others = atomic_fetch_add(&stats_open, 1);
 
 	(void)msg;
+	ipdk_rpc_call_set_data(call, &stats_open);  /* counted: on_done uncounts */
 	ipdk_rpc_server_stats(server, &reply.active_calls, &reply.total_calls);
+	reply.active_calls -= reply.active_calls > others ? others : 0;
 	ipdk_rpc_reply(call, &reply.base);
+}
+
+static void on_stats_done(struct ipdk_rpc_call *call, bool cancelled)
+{
+	(void)cancelled;
+	if (ipdk_rpc_call_get_data(call))
+		atomic_fetch_sub(&stats_open, 1);
 }
 
 const struct ipdk_rpc_method echo_methods[] = {
@@ -248,7 +265,8 @@ const struct ipdk_rpc_method echo_methods[] = {
 	  .on_message = on_chat_message, .on_half_close = on_chat_end },
 	{ .name = "/ipdk.test.Echo/Stats", .kind = IPDK_RPC_UNARY,
 	  .request = &ipdk__test__stats_request__descriptor,
-	  .response = &ipdk__test__stats_reply__descriptor, .on_request = on_stats },
+	  .response = &ipdk__test__stats_reply__descriptor, .on_request = on_stats,
+	  .on_done = on_stats_done },
 };
 
 const size_t n_echo_methods = sizeof(echo_methods) / sizeof(echo_methods[0]);
