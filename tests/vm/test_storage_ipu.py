@@ -102,7 +102,7 @@ def revive(e):
         e.target.stop()
         e.target.start()
     if not e.ipu.alive():
-        if e.ipu.proc is e.sma_proc:    # not a kill the test made on purpose
+        if e.ipu.proc is e.sma_proc:    # not killed by kill_ipu()
             e.deaths.append("ipu storaged:\n" + e.ipu.log_text()[-2000:])
         e.ipu.stop()
         e.ipu.start()
@@ -110,6 +110,12 @@ def revive(e):
         e.sma.close()
         e.sma = SmaClient(e.ipu.sma_port)
         e.sma_proc = e.ipu.proc
+
+
+def kill_ipu(e):
+    """SIGKILLs the IPU storaged on purpose (revive() restarts it quietly)."""
+    e.ipu.stop(sig=9)
+    e.sma_proc = None
 
 
 @pytest.fixture(autouse=True)
@@ -126,6 +132,14 @@ def clean(env):
         g.start()
     for d in env.ipu.devices():
         env.sma.delete(d["handle"], timeout=120)
+    # what storaged no longer knows (a RAM volume does not survive a restart,
+    # and its device is left out) is unplugged here, or its disk would hang
+    for o in qemu_objects(g):
+        if o.startswith("ipdk-vblk"):
+            g.qmp.cmd("device_del", id=o)
+            g.qmp.wait_event("DEVICE_DELETED", lambda e: e.get("device") == o, timeout=60)
+    for o in qemu_objects(g):
+        g.qmp.cmd("chardev-remove", id=o)
     end = time.monotonic() + 60
     while disks(g):
         assert time.monotonic() < end, "the guest still sees %s" % disks(g)
@@ -279,7 +293,7 @@ def test_storaged_restart_during_fio(env):
 
         wait_until(held, "no request held in flight (in_flight, reads, writes): %s"
                    % seen[-5:], timeout=20, period=0.1)
-        env.ipu.stop(sig=9)
+        kill_ipu(env)
         env.target.proc.send_signal(signal.SIGCONT)
         env.ipu.start()
     finally:
