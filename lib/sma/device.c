@@ -172,6 +172,11 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 	device_names(sma, d);
 	/* idempotence: the same device again is success */
 	other = by_physical_id(sma, pid);
+	if (other && other->failed[0]) {
+		rc = ipdk_err_set(err, -EEXIST, "virtio_blk: device %s failed at restore (%s); "
+				  "delete it first", other->handle, other->failed);
+		goto fail;
+	}
 	if (other && !memcmp(other->vol.id, d->vol.id, 16)) {
 		snprintf(handle, 64, "%s", other->handle);
 		free(d);
@@ -248,6 +253,21 @@ int sma_device_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err 
 	return 0;
 }
 
+/* Records why a restored device is not served (quotes and backslashes become
+ * apostrophes and slashes, so the reason can be printed inside JSON strings). */
+static void keep_failed(struct sma_device *d, const struct ipdk_err *err)
+{
+	snprintf(d->failed, sizeof(d->failed), "%s", err->msg[0] ? err->msg : "cannot serve it");
+	for (char *c = d->failed; *c; c++) {
+		if (*c == '"')
+			*c = '\'';
+		else if (*c == '\\')
+			*c = '/';
+		else if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	}
+}
+
 int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err)
 {
 	struct ipdk_vdev_info info;
@@ -258,7 +278,7 @@ int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_e
 		return ipdk_err_set(err, -EEXIST, "device %s: listed twice", d->handle);
 	rc = device_serve(sma, d, err);
 	if (rc)
-		return rc;
+		keep_failed(d, err);
 	if (sma->table) {
 		memset(&info, 0, sizeof(info));
 		vdev_cfg(sma, d, &info.cfg);
@@ -270,7 +290,11 @@ int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_e
 		}
 	}
 	list_add(sma, d);
-	IPDK_LOG_INFO("sma: device %s restored (volume %s)", d->handle, d->vol.id_text);
+	if (d->failed[0])
+		IPDK_LOG_ERR("sma: device %s (volume %s) restored as failed: %s; the VM keeps it "
+			     "unserved until DeleteDevice", d->handle, d->vol.id_text, d->failed);
+	else
+		IPDK_LOG_INFO("sma: device %s restored (volume %s)", d->handle, d->vol.id_text);
 	return 0;
 }
 

@@ -114,6 +114,9 @@ static int find_target(struct ipdk_sma *sma, const Sma__SetQosRequest *req,
 	if (rc)
 		return rc;
 	*vol = NULL;
+	if (d && d->failed[0])
+		return ipdk_err_set(err, -EIO, "device %s failed at restore (%s); delete it",
+				    d->handle, d->failed);
 	if (!req->volume_id.len) {
 		/* the whole device: a virtio-blk device's one volume; nvmf_tcp takes none */
 		*caps = d ? &all : &none;

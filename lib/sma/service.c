@@ -427,6 +427,7 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 		snprintf(in.volume, sizeof(in.volume), "%s", d->vol.id_text);
 		snprintf(in.bdev, sizeof(in.bdev), "%s", d->vol.bdev);
 		snprintf(in.socket_path, sizeof(in.socket_path), "%s", d->socket_path);
+		snprintf(in.failed, sizeof(in.failed), "%s", d->failed);
 		if (d->vblk) {
 			ipdk_vblk_get_stats(d->vblk, &st);
 			in.connected = st.connected;

@@ -60,6 +60,7 @@ struct sma_device {
 	char socket_path[108];
 	struct sma_volume vol;
 	struct ipdk_vblk *vblk;
+	char failed[160];              /* restore failed: why (no volume, no vblk); "" when served */
 	struct sma_device *next;
 };
 
@@ -132,7 +133,9 @@ int sma_device_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err 
 int sma_device_find(struct ipdk_sma *sma, const char *handle, struct sma_device **out,
 		    struct ipdk_err *err);
 
-/* Brings back a device read from the state file (served and recorded as plugged). */
+/* Brings back a device read from the state file (served and recorded as plugged);
+ * when its volume cannot be served the device is kept as failed (d->failed says
+ * why; the VM still has it, DeleteDevice unplugs it); -EEXIST if listed twice. */
 int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err);
 
 /* Returns the handle of the device (either kind) that holds volume id, or NULL. */

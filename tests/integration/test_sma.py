@@ -124,15 +124,30 @@ def test_limit_idempotence_and_state_file(env):
     state = json.load(open(ipu.state))
     assert sorted(x["handle"] for x in state["devices"]) == before
     # a restart restores the devices whose volumes exist (RAM ones do not:
-    # the config file makes two of them again)
+    # the config file makes two of them again); the others stay listed as
+    # failed, with the reason, since the VM would still have them plugged
     ipu.stop()
     ipu.config = ["bdev_ram %s 1" % vols[1], "bdev_ram %s 1" % vols[2]]
     ipu.start()
-    assert sorted(x["handle"] for x in ipu.devices()) == ["virtio_blk:vblk1", "virtio_blk:vblk2"]
-    assert "restoring device vblk0" in ipu.log_text()
-    sma = SmaClient(ipu.sma_port)
+    devs = {x["handle"]: x for x in ipu.devices()}
+    assert sorted(devs) == before
     for h in ("virtio_blk:vblk1", "virtio_blk:vblk2"):
+        assert devs[h]["failed"] == "", devs[h]
+    for h, v in (("virtio_blk:vblk0", vols[4]), ("virtio_blk:vblk3", vols[3])):
+        assert devs[h]["volume"] == v and v in devs[h]["failed"], devs[h]
+        assert not devs[h]["connected"]
+    assert "device virtio_blk:vblk0 (volume %s) restored as failed" % vols[4] in ipu.log_text()
+    # the failed ones stay in the state file until deleted
+    assert sorted(x["handle"] for x in json.load(open(ipu.state))["devices"]) == before
+    sma = SmaClient(ipu.sma_port)
+    # nothing but DeleteDevice makes sense on a failed device
+    req = pb.CreateDeviceRequest(volume=local_volume(vols[4]))
+    req.virtio_blk.physical_id = 0
+    code, msg = sma.error("CreateDevice", req)
+    assert code == grpc.StatusCode.ALREADY_EXISTS and "failed at restore" in msg, msg
+    for h in before:
         sma.delete(h)
+    assert ipu.devices() == []
     assert json.load(open(ipu.state))["devices"] == []
     sma.close()
 
