@@ -137,6 +137,13 @@ def test_refusals_keep_target_serving(env):
 MAX_RETRIES = "/sys/module/nvme_core/parameters/max_retries"
 
 
+@pytest.mark.xfail(strict=False, reason=(
+    "Linux 6.1's nvme-tcp host retries a request that failed with a path error "
+    "(sct 3/sc 0x70) back to back on the dead socket until error recovery stops "
+    "the queue; even with nvme_core.max_retries=100 a TCG guest can use them all "
+    "within ~1 ms and fio gets ENOLINK (seen about 1 run in 3 on 2026-12-01). "
+    "The hold-and-retry path of our own initiator is covered by "
+    "tests/integration/test_nvmf_initiator.py and test_storage_ipu.py"))
 def test_target_restart_during_fio(env):
     g, t = env
     # When the target dies while the kernel sends to it, each send on the
