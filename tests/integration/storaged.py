@@ -117,6 +117,15 @@ class Storaged:
 
 # ---- a small NVMe/TCP host ----------------------------------------------------
 
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def crc32c(data, crc=0xFFFFFFFF):
     for b in data:
         crc ^= b

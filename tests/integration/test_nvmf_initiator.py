@@ -20,7 +20,7 @@ import time
 import pytest
 
 from nvmf_host import NVMF_HOST, run as nvmf_host_run
-from storaged import HOSTNQN, NvmeTcpHost, Storaged, crc32c
+from storaged import HOSTNQN, NvmeTcpHost, Storaged, crc32c, free_port
 
 NQN = "nqn.2024-01.io.ipdk:ini0"
 FILE_NQN = "nqn.2024-01.io.ipdk:inifile"
@@ -153,11 +153,7 @@ def test_refusals(target):
 
 
 def test_closed_port_and_silent_target():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    r = nvmf_host(port, "identify", check=False)
+    r = nvmf_host(free_port(), "identify", check=False)
     assert r.returncode == 1 and b"cannot connect: Connection refused" in r.stderr
     # a listener that never accepts: TCP connects, nothing ever answers
     s = socket.socket()

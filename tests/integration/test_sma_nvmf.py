@@ -7,25 +7,16 @@ shows on the remote target; DeleteDevice is refused while volumes are
 attached; detach, delete, idempotence, the state file across a restart, and
 bad parameters."""
 import json
-import socket
 import uuid
 
 import grpc
 import pytest
 
 from ipu_storaged import IpuStoraged, SmaClient, local_volume, pb, sma_ctl
-from storaged import NvmeTcpHost, Storaged
+from storaged import NvmeTcpHost, Storaged, free_port
 
 REMOTE_NQN = "nqn.2024-01.io.ipdk:remote-vol"
 EXPORT = "nqn.2024-01.io.ipdk:ipu-export"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ import grpc
 import pytest
 
 import ipdk_vm
-from storaged import Storaged
+from storaged import Storaged, free_port
 from ipu_storaged import IpuStoraged, SmaClient, local_volume, pb, remote_volume
 
 NQN = "nqn.2024-01.io.ipdk:ipu-vol0"
@@ -464,11 +464,7 @@ def test_bad_input(env):
     code, msg = create_err(remote_volume(env.vol, env.target.port, "not an nqn"), 6)
     assert code == C.INVALID_ARGUMENT and "NQN" in msg, msg
     # nobody listening, and a target that accepts but never answers
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    closed_port = s.getsockname()[1]
-    s.close()
-    code, msg = create_err(remote_volume(anew, closed_port, NQN), 6)
+    code, msg = create_err(remote_volume(anew, free_port(), NQN), 6)
     assert code == C.UNAVAILABLE and "no discovery service answered" in msg, msg
     silent = SilentServer()
     code, msg = create_err(remote_volume(anew, silent.port, NQN), 6)

@@ -9,24 +9,16 @@ kernel's refusals (unknown subsystem, host not allowed) as clear errors."""
 import json
 import os
 import shutil
-import socket
 import tempfile
 
 import pytest
 
 import ipdk_vm
 from nvmf_host import NVMF_HOST, run as nvmf_host_run
+from storaged import free_port
 NQN = "nqn.2024-01.io.ipdk:kernel0"
 LOCKED = "nqn.2024-01.io.ipdk:kernel-locked"
 CFG = "/sys/kernel/config/nvmet"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture(scope="module")
