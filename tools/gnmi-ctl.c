@@ -100,10 +100,7 @@ static int client_open(struct client *c, const struct opts *o)
 	struct ipdk_err err;
 
 	c->o = o;
-	if (!strcmp(o->security, "insecure"))
-		cfg.security = IPDK_RPC_SEC_INSECURE;
-	else if (!strcmp(o->security, "tls"))
-		cfg.security = IPDK_RPC_SEC_TLS;
+	cfg.security = (enum ipdk_rpc_security)ipdk_rpc_security_parse(o->security);
 	if (ipdk_rpc_client_create(&cfg, &c->rpc, &err)) {
 		fprintf(stderr, "gnmi-ctl: %s (use --cert-dir, or --grpc-security tls|insecure)\n",
 			err.msg);
@@ -674,8 +671,7 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (strcmp(o.security, "mtls") && strcmp(o.security, "tls") &&
-	    strcmp(o.security, "insecure")) {
+	if (ipdk_rpc_security_parse(o.security) < 0) {
 		fprintf(stderr, "gnmi-ctl: --grpc-security %s: expected mtls, tls or insecure\n",
 			o.security);
 		return 2;

@@ -2070,7 +2070,7 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 	static const char *const actions[] = { "verify", "verify-and-save", "verify-and-commit",
 					       "commit", "reconcile-and-commit" };
 	uint64_t v;
-	int opt;
+	int opt, sec;
 
 	while ((opt = getopt_long(argc, argv, "g:d:e:r:jt:n:h", long_opts, NULL)) != -1) {
 		switch (opt) {
@@ -2080,14 +2080,10 @@ static int parse_options(struct ctl *c, int argc, char **argv)
 			c->co.address = optarg;
 			break;
 		case OPT_SEC:
-			if (!strcmp(optarg, "mtls"))
-				c->co.security = IPDK_RPC_SEC_MTLS;
-			else if (!strcmp(optarg, "tls"))
-				c->co.security = IPDK_RPC_SEC_TLS;
-			else if (!strcmp(optarg, "insecure"))
-				c->co.security = IPDK_RPC_SEC_INSECURE;
-			else
+			sec = ipdk_rpc_security_parse(optarg);
+			if (sec < 0)
 				return bad_option("--grpc-security", optarg, "mtls, tls or insecure");
+			c->co.security = (enum ipdk_rpc_security)sec;
 			break;
 		case OPT_INSECURE: c->co.security = IPDK_RPC_SEC_INSECURE; break;
 		case OPT_CERT_DIR: c->co.cert_dir = optarg; break;

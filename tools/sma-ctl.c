@@ -662,7 +662,7 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vol_args *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, sec;
 
 	while ((c = getopt_long(argc, argv, "s:T:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -696,17 +696,13 @@ static int parse_args(int argc, char **argv, struct opts *o, struct vol_args *a)
 			a->hosts[a->n_hosts++] = optarg;
 			break;
 		case OPT_SEC:
-			if (!strcmp(optarg, "mtls"))
-				o->conn.security = IPDK_RPC_SEC_MTLS;
-			else if (!strcmp(optarg, "tls"))
-				o->conn.security = IPDK_RPC_SEC_TLS;
-			else if (!strcmp(optarg, "insecure"))
-				o->conn.security = IPDK_RPC_SEC_INSECURE;
-			else {
+			sec = ipdk_rpc_security_parse(optarg);
+			if (sec < 0) {
 				fprintf(stderr, "error: --grpc-security %s: expected mtls, tls or "
 					"insecure\n", optarg);
 				return -1;
 			}
+			o->conn.security = (enum ipdk_rpc_security)sec;
 			break;
 		case 'h':
 			usage(stdout);

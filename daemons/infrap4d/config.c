@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "ipdk/log.h"
+#include "ipdk/rpc.h"
 #include "infrap4d.h"
 
 void infrap4d_cfg_init(struct infrap4d_cfg *cfg)
@@ -118,17 +119,6 @@ static int load_vdevs(struct infrap4d_cfg *cfg, json_t *o, const char *path, str
 	return 0;
 }
 
-int infrap4d_security_parse(const char *s)
-{
-	if (!strcmp(s, "mtls"))
-		return 0;
-	if (!strcmp(s, "tls"))
-		return 1;
-	if (!strcmp(s, "insecure"))
-		return 2;
-	return -EINVAL;
-}
-
 /* The "p4runtime" object: the same settings as the --p4rt-* and --grpc-* options. */
 static int load_p4rt(struct infrap4d_cfg *cfg, json_t *o, const char *path, struct ipdk_err *err)
 {
@@ -156,7 +146,7 @@ static int load_p4rt(struct infrap4d_cfg *cfg, json_t *o, const char *path, stru
 			continue;
 		}
 		if (!strcmp(k, "security")) {
-			int sec = str ? infrap4d_security_parse(str) : -EINVAL;
+			int sec = str ? ipdk_rpc_security_parse(str) : -EINVAL;
 
 			if (sec < 0)
 				return ipdk_err_set(err, -EINVAL, "%s: p4runtime.security must be mtls, tls or insecure", path);

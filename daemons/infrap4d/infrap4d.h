@@ -63,9 +63,6 @@ struct infrap4d_cfg {
 
 #define INFRAP4D_DEFAULT_CERT_DIR "/etc/ipdk/certs"
 
-/* Parses "mtls", "tls" or "insecure"; returns the security mode or -EINVAL. */
-int infrap4d_security_parse(const char *s);
-
 /* Sets defaults (embedded pipeline, no ports, one thread, default socket). */
 void infrap4d_cfg_init(struct infrap4d_cfg *cfg);
 

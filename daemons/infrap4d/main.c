@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "ipdk/log.h"
+#include "ipdk/rpc.h"
 #include "infrap4d.h"
 
 static void usage(FILE *f)
@@ -199,7 +200,7 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 		case OPT_GRPC_CERTS: cli->grpc_cert_dir = optarg; break;
 		case OPT_P4RT_CPU: cli->p4rt_cpu_port = optarg; break;
 		case OPT_GRPC_SEC:
-			cli->grpc_security = infrap4d_security_parse(optarg);
+			cli->grpc_security = ipdk_rpc_security_parse(optarg);
 			if (cli->grpc_security < 0) {
 				fprintf(stderr, "infrap4d: --grpc-security %s: expected mtls, tls or insecure\n", optarg);
 				return 2;

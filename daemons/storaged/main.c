@@ -440,19 +440,17 @@ static int ipu_option(int c, const char *arg, struct ipdk_sma_config *sc)
 	case OPT_CONNECT_TMO: return parse_uint_opt("connect-timeout", arg, &sc->connect_timeout_ms);
 	case OPT_CTRL_LOSS_TMO:
 		return parse_uint_opt("ctrl-loss-timeout", arg, &sc->ctrl_loss_tmo_ms);
-	case OPT_GRPC_SEC:
-		if (!strcmp(arg, "mtls"))
-			sc->rpc.security = IPDK_RPC_SEC_MTLS;
-		else if (!strcmp(arg, "tls"))
-			sc->rpc.security = IPDK_RPC_SEC_TLS;
-		else if (!strcmp(arg, "insecure"))
-			sc->rpc.security = IPDK_RPC_SEC_INSECURE;
-		else {
+	case OPT_GRPC_SEC: {
+		int sec = ipdk_rpc_security_parse(arg);
+
+		if (sec < 0) {
 			fprintf(stderr, "storaged: --grpc-security %s: expected mtls, tls or insecure\n",
 				arg);
 			return -1;
 		}
+		sc->rpc.security = (enum ipdk_rpc_security)sec;
 		return 0;
+	}
 	}
 	return -1;
 }

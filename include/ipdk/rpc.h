@@ -115,6 +115,10 @@ struct ipdk_rpc_method {
 	void *ctx;                                      /* the service's own state */
 };
 
+/* Parses "mtls", "tls" or "insecure" (the --grpc-security values of every daemon
+ * and client); returns the enum ipdk_rpc_security value or -EINVAL. */
+int ipdk_rpc_security_parse(const char *s);
+
 /* Validates cfg and creates a server (not yet listening); returns 0 or -errno. */
 int ipdk_rpc_server_create(const struct ipdk_rpc_config *cfg,
 			   struct ipdk_rpc_server **out, struct ipdk_err *err);

@@ -101,6 +101,17 @@ static void server_free(struct ipdk_rpc_server *srv)
 	free(srv);
 }
 
+int ipdk_rpc_security_parse(const char *s)
+{
+	if (!strcmp(s, "mtls"))
+		return IPDK_RPC_SEC_MTLS;
+	if (!strcmp(s, "tls"))
+		return IPDK_RPC_SEC_TLS;
+	if (!strcmp(s, "insecure"))
+		return IPDK_RPC_SEC_INSECURE;
+	return -EINVAL;
+}
+
 int ipdk_rpc_server_create(const struct ipdk_rpc_config *cfg,
 			   struct ipdk_rpc_server **out, struct ipdk_err *err)
 {
