@@ -16,17 +16,6 @@
 
 static struct ipdk_rpc_server *server;
 
-static int parse_security(const char *s)
-{
-	if (!strcmp(s, "mtls"))
-		return IPDK_RPC_SEC_MTLS;
-	if (!strcmp(s, "tls"))
-		return IPDK_RPC_SEC_TLS;
-	if (!strcmp(s, "insecure"))
-		return IPDK_RPC_SEC_INSECURE;
-	return -1;
-}
-
 static void usage(void)
 {
 	fprintf(stderr, "usage: rpc_echo_server [--listen ADDR] [--security mtls|tls|insecure]\n"
@@ -56,7 +45,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'l': cfg.address = optarg; break;
 		case 's':
-			sec = parse_security(optarg);
+			sec = ipdk_rpc_security_parse(optarg);
 			if (sec < 0)
 				usage();
 			cfg.security = (enum ipdk_rpc_security)sec;
