@@ -5,13 +5,12 @@ tests/vm/test_storage_ipu.py."""
 import json
 import os
 import subprocess
-import sys
-import tempfile
 import uuid
 
 import grpc
 import pytest
 
+import protogen
 from storaged import BUILD, STORAGED, Storaged
 
 SRC = os.environ.get("IPDK_SRC", os.path.dirname(os.path.dirname(os.path.dirname(
@@ -19,17 +18,8 @@ SRC = os.environ.get("IPDK_SRC", os.path.dirname(os.path.dirname(os.path.dirname
 SMA_CTL = os.path.join(BUILD, "tools", "sma-ctl")
 
 
-def _generate():
-    out = tempfile.mkdtemp(prefix="ipdk-sma-py-")
-    protos = [os.path.join(SRC, "proto", "sma", p + ".proto")
-              for p in ("sma", "nvme", "virtio_blk", "nvmf_tcp", "nvmf")]
-    args = ["-I" + os.path.join(SRC, "proto"), "--python_out=" + out]
-    rc = subprocess.call(["protoc"] + args + protos)
-    assert rc == 0, "generating Python code for proto/sma failed"
-    sys.path.insert(0, out)
-
-
-_generate()
+protogen.generate(["sma/%s.proto" % p for p in ("sma", "nvme", "virtio_blk", "nvmf_tcp", "nvmf")],
+                  "proto/sma", prefix="ipdk-sma-py-")
 from sma import sma_pb2 as pb  # noqa: E402
 
 METHODS = {
