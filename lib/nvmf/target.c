@@ -695,6 +695,7 @@ uint16_t nvmf_identify_ns(struct ipdk_nvmf_tgt *tgt, struct nvmf_subsys *s, uint
 		put64(data + IDN_NUSE, ns->dev->num_blocks);
 		data[IDN_NLBAF] = 0;
 		data[IDN_FLBAS] = 0;
+		data[IDN_NMIC] = 1;   /* shared: every controller of the subsystem reaches it */
 		data[IDN_DLFEAT] = ipdk_blk_supports(ns->dev, IPDK_BLK_DISCARD) ? 0x09 : 0;
 		memcpy(data + IDN_NGUID, ns->uuid, 16);
 		data[IDN_LBAF0 + 2] = (uint8_t)log2u(ns->dev->block_size);

@@ -354,7 +354,9 @@ static void identify_ctrl(struct nvmf_conn *c, uint8_t *d)
 	put_str(d + IDC_MN, 40, s->model, ' ');
 	put_str(d + IDC_FR, 8, "0.1", ' ');
 	d[IDC_RAB] = 6;
-	d[IDC_CMIC] = 0;
+	/* several controllers (with shared namespaces): Linux hosts put a multipath
+	 * head over each namespace, which holds I/O while the path reconnects */
+	d[IDC_CMIC] = s->discovery ? 0 : 0x02;
 	d[IDC_MDTS] = (uint8_t)mdts;
 	put16(d + IDC_CNTLID, c->ctrl->cntlid);
 	put32(d + IDC_VER, 0x00010300);

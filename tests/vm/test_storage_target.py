@@ -134,32 +134,14 @@ def test_refusals_keep_target_serving(env):
     assert t.alive()
 
 
-MAX_RETRIES = "/sys/module/nvme_core/parameters/max_retries"
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "Linux 6.1's nvme-tcp host retries a request that failed with a path error "
-    "(sct 3/sc 0x70) back to back on the dead socket until error recovery stops "
-    "the queue; even with nvme_core.max_retries=100 a TCG guest can use them all "
-    "within ~1 ms and fio gets ENOLINK (seen about 1 run in 3 on 2026-12-01). "
-    "The hold-and-retry path of our own initiator is covered by "
-    "tests/integration/test_nvmf_initiator.py and test_storage_ipu.py"))
 def test_target_restart_during_fio(env):
     g, t = env
-    # When the target dies while the kernel sends to it, each send on the
-    # reset socket fails its request with a path error (sct 3, sc 0x70) that
-    # the kernel retries at once, on the same socket until error recovery
-    # stops the queue, and each try counts against nvme_core.max_retries (5).
-    # On a loaded host one request can use up all five before the recovery
-    # work runs, and fio sees ENOLINK ("Link has been severed"). A host that
-    # is to ride out a target restart needs a larger budget; the retries the
-    # reconnection itself makes are one per request.
-    retries = g.sh("cat %s" % MAX_RETRIES).strip()
-    g.sh("echo 100 > %s" % MAX_RETRIES)
-    try:
-        restart_during_fio(g, t)
-    finally:
-        g.sh("echo %s > %s" % (retries, MAX_RETRIES))
+    # The target reports a multi-controller subsystem (CMIC bit 1) and shared
+    # namespaces (NMIC bit 0), so the kernel puts a multipath head over the
+    # namespace: a request that fails with a path error on the dead socket
+    # goes back to the head, which holds it until the controller reconnects,
+    # instead of being retried on the same path against nvme_core.max_retries.
+    restart_during_fio(g, t)
 
 
 def received(t):
@@ -171,6 +153,8 @@ def received(t):
 
 def restart_during_fio(g, t):
     ctrl, dev = connect(g, t, extra=",reconnect_delay=1,ctrl_loss_tmo=120")
+    paths = g.sh("ls /sys/class/nvme/%s/" % ctrl)
+    assert re.search(r"\bnvme\d+c\d+n1\b", paths), "no multipath head over the namespace: " + paths
     result = {}
 
     def run_fio():
