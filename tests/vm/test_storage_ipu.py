@@ -4,8 +4,8 @@ remote NVMe/TCP target (a second storaged in target mode, reached through
 discovery), and hotplugs them into the guest (physical_id = root port). From
 the guest's side: the disk appears with the volume's UUID as serial, fio with
 verify=crc32c has zero errors, discard and write-zeroes work, data survives
-unplug and replug, a guest reboot and a storaged restart in the middle of a
-fio run; 64
+unplug and replug, a guest reboot, and a restart of storaged or of the remote
+target in the middle of a fio run; 64
 devices are plugged into one guest and removed, the 65th refused at the
 limit; bad requests get clear gRPC errors and leave nothing behind.
 One guest boot for the module (about a minute on two cores). After each test,
@@ -251,6 +251,34 @@ def wait_until(cond, what, timeout=60, period=0.05):
         time.sleep(period)
 
 
+def wait_held(env, h):
+    """Waits until device h has requests in flight and nothing was taken or
+    answered between two looks: they are held (the target is away or stopped)."""
+    seen = []
+
+    def held():
+        d = device(env, h)
+        seen.append((d["in_flight"], d["reads"], d["writes"], d["errors"]))
+        return d["in_flight"] > 0 and seen[-2:-1] == seen[-1:]
+
+    wait_until(held, "no request held in flight (in_flight, reads, writes, errors): %s"
+               % seen[-5:], timeout=20, period=0.1)
+
+
+def fio_thread(g, job, result):
+    """A started thread running fio job in the guest; result gets "r" (fio's
+    JSON) or "exc"."""
+    def run():
+        try:
+            result["r"] = g.fio(job, timeout=300)
+        except Exception as e:   # reported by the test
+            result["exc"] = e
+
+    t = threading.Thread(target=run)
+    t.start()
+    return t
+
+
 def test_storaged_restart_during_fio(env):
     """storaged (IPU side) is killed in the middle of a guest fio run, while
     the target is held so it has requests in flight, and started again: it
@@ -266,15 +294,7 @@ def test_storaged_restart_during_fio(env):
                           "do_verify": 1, "verify_fatal": 1}}}
     writes0 = device(env, h)["writes"]
     result = {}
-
-    def run_fio():
-        try:
-            result["r"] = g.fio(job, timeout=300)
-        except Exception as e:   # reported below
-            result["exc"] = e
-
-    t = threading.Thread(target=run_fio)
-    t.start()
+    t = fio_thread(g, job, result)
     try:
         # A sixth of fio's 6144 writes have reached storaged: the run is in
         # its write phase, thousands of requests from its end. Hold the target
@@ -283,16 +303,7 @@ def test_storaged_restart_during_fio(env):
                    "fio's writes do not reach storaged: %s" % device(env, h))
         assert t.is_alive(), "fio ended before the target was held: %r" % result
         env.target.proc.send_signal(signal.SIGSTOP)
-        seen = []
-
-        def held():
-            d = device(env, h)
-            seen.append((d["in_flight"], d["reads"], d["writes"]))
-            # in flight, and nothing taken or answered since the last look
-            return d["in_flight"] > 0 and seen[-2:-1] == seen[-1:]
-
-        wait_until(held, "no request held in flight (in_flight, reads, writes): %s"
-                   % seen[-5:], timeout=20, period=0.1)
+        wait_held(env, h)
         kill_ipu(env)
         env.target.proc.send_signal(signal.SIGCONT)
         env.ipu.start()
@@ -314,6 +325,55 @@ def test_storaged_restart_during_fio(env):
     env.sma.delete(h)
     wait_disk(g, env.vol, present=False)
     assert qemu_objects(g) == []
+
+
+def test_target_restart_during_fio(env):
+    """The remote target is killed (SIGKILL) in the middle of a guest fio run
+    and started again two seconds later: storaged's initiator holds the
+    guest's requests while it reconnects and resubmits them, so fio sees no
+    error and verify passes; the device reports no error either."""
+    g = env.guest
+    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 4)
+    dev = wait_disk(g, env.vol)
+    job = {"global": {"filename": "/dev/" + dev, "direct": 1, "ioengine": "libaio",
+                      "size": "24m", "randseed": 11},
+           "jobs": {"w": {"rw": "randwrite", "bsrange": "4k-16k", "iodepth": 16,
+                          "verify": "crc32c", "do_verify": 1, "verify_fatal": 1}}}
+    writes0 = device(env, h)["writes"]
+    log0 = len(env.ipu.log_text())
+    result = {}
+    t = fio_thread(g, job, result)
+    try:
+        # about a third of fio's writes have been taken: the run is in its
+        # write phase, far from its end
+        wait_until(lambda: device(env, h)["writes"] >= writes0 + 768 or not t.is_alive(),
+                   "fio's writes do not reach storaged: %s" % device(env, h))
+        assert t.is_alive(), "fio ended before the target was killed: %r" % result
+        env.target.stop(sig=9)
+        # the initiator notices (a failed send or receive, or keep-alive)
+        wait_until(lambda: "lost" in env.ipu.log_text()[log0:],
+                   "storaged did not notice the target went away", timeout=30)
+        wait_held(env, h)
+        time.sleep(2)
+        d = device(env, h)
+        assert d["in_flight"] > 0 and d["errors"] == 0, d
+        env.target.start()
+    finally:
+        revive(env)     # on a failure above: the target back so fio can end
+        t.join(300)
+    assert not t.is_alive(), "fio did not finish"
+    log = env.ipu.log_text()[log0:]
+    assert "exc" not in result, "fio failed across the target restart: %s\n%s" % (
+        result.get("exc"), log[-2000:])
+    j = result["r"]["jobs"][0]
+    assert j["error"] == 0, "fio failed across the target restart: %s\n%s" % (
+        json.dumps(j)[:1500], log[-2000:])
+    assert j["write"]["io_bytes"] == 24 << 20 and j["read"]["io_bytes"] == 24 << 20
+    assert "reconnected" in log, log[-2000:]
+    st = device(env, h)
+    assert st["errors"] == 0 and st["in_flight"] == 0, st
+    env.sma.delete(h)
+    wait_disk(g, env.vol, present=False)
 
 
 def test_guest_reboot(env):
