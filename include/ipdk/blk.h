@@ -190,11 +190,40 @@ int ipdk_blk_qos_set_limits(struct ipdk_blk_dev *dev, const struct ipdk_blk_qos_
 int ipdk_blk_qos_get(struct ipdk_blk_dev *dev, struct ipdk_blk_qos_limits *l,
 		     struct ipdk_blk_qos_stats *st);
 
+/* ---- Stand-ins: a volume's place while it cannot be opened (standin.c) ------------ */
+
+/* What a stand-in shows: the geometry its users saw before. */
+struct ipdk_blk_standin_opts {
+	uint32_t block_size;
+	uint64_t num_blocks;
+	unsigned int features;                 /* IPDK_BLK_F_* */
+	bool read_only;
+	bool failed;                           /* start failed: an error device */
+};
+
+/* Creates a device with that geometry and no data: its I/O is held (in arrival
+ * order, per channel) until ipdk_blk_standin_attach() passes it to the real
+ * device or ipdk_blk_standin_fail() completes it with -EIO; a device created
+ * failed completes every I/O with -EIO at once. */
+int ipdk_blk_standin_create(const char *name, const struct ipdk_blk_standin_opts *opts,
+			    struct ipdk_blk_dev **out, struct ipdk_err *err);
+
+/* Passes held and later I/O to base (any thread; takes a reference on base);
+ * -EINVAL when base's size or block size differ, -EALREADY when not holding. */
+int ipdk_blk_standin_attach(struct ipdk_blk_dev *dev, struct ipdk_blk_dev *base,
+			    struct ipdk_err *err);
+
+/* Completes held and later I/O with -EIO (any thread); -EALREADY when not holding. */
+int ipdk_blk_standin_fail(struct ipdk_blk_dev *dev, struct ipdk_err *err);
+
 /* Registers a device a backend has set up (name unique); refs as for creation. */
 int ipdk_blk_register(struct ipdk_blk_dev *dev, struct ipdk_err *err);
 
 /* Finds a registered device by name and takes a reference; -ENOENT when unknown. */
 int ipdk_blk_open(const char *name, struct ipdk_blk_dev **out, struct ipdk_err *err);
+
+/* Takes another reference on a device the caller holds one on. */
+void ipdk_blk_get(struct ipdk_blk_dev *dev);
 
 /* Drops a reference; the device is unregistered and freed with the last one. */
 void ipdk_blk_put(struct ipdk_blk_dev *dev);

@@ -94,6 +94,13 @@ int ipdk_blk_open(const char *name, struct ipdk_blk_dev **out, struct ipdk_err *
 	return 0;
 }
 
+void ipdk_blk_get(struct ipdk_blk_dev *dev)
+{
+	pthread_mutex_lock(&registry_lock);
+	dev->refs++;
+	pthread_mutex_unlock(&registry_lock);
+}
+
 void ipdk_blk_put(struct ipdk_blk_dev *dev)
 {
 	int left;
