@@ -34,11 +34,10 @@ enum ipdk_rpc_code ipdk_rpc_code_from_errno(int neg_errno)
 		return IPDK_RPC_FAILED_PRECONDITION;
 	case ERANGE: case EOVERFLOW: return IPDK_RPC_OUT_OF_RANGE;
 	case ENOTSUP: case ENOSYS: return IPDK_RPC_UNIMPLEMENTED;
-	case EAGAIN: case ECONNREFUSED: case EHOSTUNREACH: case ECONNRESET:
+	case EAGAIN: case ECONNREFUSED: case EHOSTUNREACH: case EHOSTDOWN: case ECONNRESET:
 		return IPDK_RPC_UNAVAILABLE;
 	case ETIMEDOUT: return IPDK_RPC_DEADLINE_EXCEEDED;
 	case ECANCELED: return IPDK_RPC_CANCELLED;
-	case EIO: return IPDK_RPC_DATA_LOSS;
 	default: return IPDK_RPC_INTERNAL;
 	}
 }

@@ -230,6 +230,13 @@ static int qmp_unplug(void *ctx, const struct ipdk_vdev_cfg *cfg, struct ipdk_er
 	if (cfg->type == IPDK_VDEV_NVME)
 		return 0;    /* never plugged by this driver */
 	rc = ipdk_qmp_connect(h->path, h->timeout_ms, &q, err);
+	if (rc == -EHOSTDOWN) {
+		/* hotplugged devices end with their VM: there is nothing to unplug */
+		IPDK_LOG_INFO("device %s: host %s: %s; nothing to unplug", cfg->name, h->name,
+			      err->msg);
+		ipdk_err_clear(err);
+		return 0;
+	}
 	if (rc)
 		return ipdk_err_prefix(err, "device %s: host %s", cfg->name, h->name);
 	qmp_ids(cfg, &ids);

@@ -260,9 +260,10 @@ static int qmp_dial(struct ipdk_qmp *q, const char *path, struct ipdk_err *err)
 	if (connect(q->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return 0;
 	rc = -errno;
+	/* no socket file, or a file nobody listens on (QEMU killed): either way no VM */
 	if (rc == -ENOENT || rc == -ECONNREFUSED)
-		return ipdk_err_set(err, rc, "QMP socket %s: no VM is running there (%s)", path,
-				    strerror(-rc));
+		return ipdk_err_set(err, -EHOSTDOWN, "QMP socket %s: no VM is running there (%s)",
+				    path, strerror(-rc));
 	return ipdk_err_set(err, rc, "QMP socket %s: %s", path, strerror(-rc));
 }
 

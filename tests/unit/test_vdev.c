@@ -420,7 +420,7 @@ static void test_qmp_connect_errors(void **state)
 	struct ipdk_err err;
 
 	(void)state;
-	assert_int_equal(ipdk_qmp_connect("/nonexistent/qmp.sock", 500, &q, &err), -ENOENT);
+	assert_int_equal(ipdk_qmp_connect("/nonexistent/qmp.sock", 500, &q, &err), -EHOSTDOWN);
 	assert_non_null(strstr(err.msg, "no VM is running there"));
 	f = fake_qmp_start();
 	f->silent = true;
@@ -488,8 +488,18 @@ static void test_qmp_driver(void **state)
 	assert_int_equal(ipdk_vdev_add(t, &c, &err), -EOPNOTSUPP);
 	fake_qmp_log(f, log, sizeof(log));
 	assert_string_equal(log, "");
-	ipdk_vdev_table_destroy(t);
+
+	/* The VM goes away: its devices went with it, so removing one succeeds;
+	 * a plug is refused as a condition to retry (UNAVAILABLE over gRPC). */
+	c.type = IPDK_VDEV_VIRTIO_BLK;
+	assert_int_equal(ipdk_vdev_add(t, &c, &err), 0);
 	fake_qmp_stop(f);
+	assert_int_equal(ipdk_vdev_remove(t, "net0", 0, &err), 0);
+	assert_int_equal(ipdk_vdev_count(t), 0);
+	assert_int_equal(ipdk_vdev_add(t, &c, &err), -EHOSTDOWN);
+	assert_non_null(strstr(err.msg, "no VM is running there"));
+	assert_int_equal(ipdk_vdev_count(t), 0);
+	ipdk_vdev_table_destroy(t);
 }
 
 int main(void)
