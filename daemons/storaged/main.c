@@ -259,10 +259,10 @@ static int print_sma_device(const struct ipdk_sma_device_info *d, void *arg)
 		"\"socket\": \"%s\", "
 		"\"connected\": %s, \"reads\": %" PRIu64 ", \"writes\": %" PRIu64
 		", \"errors\": %" PRIu64 ", \"in_flight\": %u, \"qos_waited\": %" PRIu64
-		", \"qos_waiting\": %u, \"failed\": \"%s\"}\n", d->handle, d->type,
+		", \"qos_waiting\": %u, \"failed\": \"%s\", \"reconnecting\": %s}\n", d->handle, d->type,
 		d->physical_id, d->n_volumes, d->volume, d->bdev, d->remote ? "true" : "false", d->socket_path,
 		d->connected ? "true" : "false", d->reads, d->writes, d->errors, d->in_flight,
-		d->qos_waited, d->qos_waiting, d->failed);
+		d->qos_waited, d->qos_waiting, d->failed, d->reconnecting ? "true" : "false");
 	return 0;
 }
 

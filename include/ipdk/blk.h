@@ -216,6 +216,11 @@ int ipdk_blk_standin_attach(struct ipdk_blk_dev *dev, struct ipdk_blk_dev *base,
 /* Completes held and later I/O with -EIO (any thread); -EALREADY when not holding. */
 int ipdk_blk_standin_fail(struct ipdk_blk_dev *dev, struct ipdk_err *err);
 
+/* Completes held and later I/O with -ECANCELED, "dropped unanswered" (when
+ * storaged stops: the frontend leaves the requests to the next one); -EALREADY
+ * when not holding. */
+int ipdk_blk_standin_cancel(struct ipdk_blk_dev *dev);
+
 /* Registers a device a backend has set up (name unique); refs as for creation. */
 int ipdk_blk_register(struct ipdk_blk_dev *dev, struct ipdk_err *err);
 

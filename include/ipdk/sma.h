@@ -61,7 +61,9 @@ struct ipdk_sma_device_info {
 	unsigned int in_flight;         /* requests the back-end holds now */
 	uint64_t qos_waited;            /* I/Os its QoS limits held back so far (all volumes) */
 	unsigned int qos_waiting;       /* I/Os held back now */
-	char failed[160];               /* why a restored device is not served; "" when it is */
+	char failed[160];               /* why a restored device (or one of its volumes) is not
+					   served by its volume; "" when it is */
+	bool reconnecting;              /* its remote volume is being retried (I/O waits) */
 };
 
 /* Creates the agent, restores the devices in the state file and registers

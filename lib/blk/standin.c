@@ -9,7 +9,10 @@
  * - attached (ipdk_blk_standin_attach): the volume is back; each channel opens
  *   a channel on it from its own thread and passes held and new I/O through;
  * - failed (ipdk_blk_standin_fail, or created failed): held and new I/O
- *   completes with -EIO at once, an "error device".
+ *   completes with -EIO at once, an "error device";
+ * - cancelled (ipdk_blk_standin_cancel, when storaged stops): held and new
+ *   I/O completes with -ECANCELED, which tells the frontend to leave the
+ *   request unanswered for whoever serves the device next.
  *
  * The state is one atomic word (the base pointer is published before it);
  * a change wakes every channel through its eventfd, which is in the channel's
@@ -30,7 +33,7 @@
 #include "blk_internal.h"
 #include "ipdk/log.h"
 
-enum { STANDIN_HOLD, STANDIN_PASS, STANDIN_FAIL };
+enum { STANDIN_HOLD, STANDIN_PASS, STANDIN_FAIL, STANDIN_CANCEL };
 
 struct standin_channel;
 
@@ -160,7 +163,7 @@ static unsigned int standin_poll(struct ipdk_blk_channel *ch, unsigned int max)
 		open_base(c, d);
 	while (c->head && n < max && state != STANDIN_HOLD) {
 		struct ipdk_blk_io *io = c->head;
-		int rc = -EIO;
+		int rc = state == STANDIN_CANCEL ? -ECANCELED : -EIO;
 
 		c->head = io->next;
 		if (!c->head)
@@ -300,7 +303,8 @@ static int change(struct ipdk_blk_dev *dev, int state, struct ipdk_blk_dev *base
 	if (d->state != STANDIN_HOLD) {
 		pthread_mutex_unlock(&d->lock);
 		return ipdk_err_set(err, -EALREADY, "block device %s: %s already", dev->name,
-				    d->state == STANDIN_PASS ? "attached" : "failed");
+				    d->state == STANDIN_PASS ? "attached" :
+				    d->state == STANDIN_FAIL ? "failed" : "cancelled");
 	}
 	d->base = base;
 	__atomic_store_n(&d->state, state, __ATOMIC_RELEASE);
@@ -330,4 +334,9 @@ int ipdk_blk_standin_attach(struct ipdk_blk_dev *dev, struct ipdk_blk_dev *base,
 int ipdk_blk_standin_fail(struct ipdk_blk_dev *dev, struct ipdk_err *err)
 {
 	return change(dev, STANDIN_FAIL, NULL, err);
+}
+
+int ipdk_blk_standin_cancel(struct ipdk_blk_dev *dev)
+{
+	return change(dev, STANDIN_CANCEL, NULL, NULL);
 }

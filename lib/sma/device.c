@@ -74,14 +74,17 @@ static void vdev_cfg(struct ipdk_sma *sma, const struct sma_device *d, struct ip
 	c->physical_id = (int)d->physical_id;
 }
 
-/* Opens the volume and starts the vhost-user server (no hotplug). */
-static int device_serve(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err)
+/* Opens the volume (at restore: or its stand-in) and starts the vhost-user
+ * server (no hotplug). */
+static int device_serve(struct ipdk_sma *sma, struct sma_device *d, bool restore,
+			struct ipdk_err *err)
 {
 	struct ipdk_vblk_opts o = { .socket_path = d->socket_path, .num_queues = d->queues };
 	char serial[IPDK_VBLK_SERIAL_MAX + 1];
 	int rc;
 
-	rc = sma_volume_open(sma, &d->vol, d->name, d->queues, err);
+	rc = restore ? sma_volume_restore(sma, &d->vol, d->name, d->queues, err) :
+		       sma_volume_open(sma, &d->vol, d->name, d->queues, err);
 	if (rc)
 		return rc;
 	/* the guest sees the volume's UUID (its first 20 characters) as the serial */
@@ -122,6 +125,15 @@ static void list_remove(struct ipdk_sma *sma, struct sma_device *d)
 	pthread_mutex_unlock(&sma->lock);
 }
 
+/* Copies why d is failed (unserved, or its volume away) into why; false when it is not. */
+static bool device_failed(struct ipdk_sma *sma, const struct sma_device *d, char why[160])
+{
+	pthread_mutex_lock(&sma->lock);
+	snprintf(why, 160, "%s", d->failed[0] ? d->failed : d->vol.failed);
+	pthread_mutex_unlock(&sma->lock);
+	return why[0] != 0;
+}
+
 static int check_params(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 			unsigned int *physical_id, struct ipdk_err *err)
 {
@@ -156,6 +168,7 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 	struct ipdk_vdev_cfg c;
 	struct sma_device *d, *other;
 	unsigned int pid = 0;
+	char why[160];
 	int rc;
 
 	rc = check_params(sma, req, &pid, err);
@@ -172,9 +185,9 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 	device_names(sma, d);
 	/* idempotence: the same device again is success */
 	other = by_physical_id(sma, pid);
-	if (other && other->failed[0]) {
+	if (other && device_failed(sma, other, why)) {
 		rc = ipdk_err_set(err, -EEXIST, "virtio_blk: device %s failed at restore (%s); "
-				  "delete it first", other->handle, other->failed);
+				  "delete it first", other->handle, why);
 		goto fail;
 	}
 	if (other && !memcmp(other->vol.id, d->vol.id, 16)) {
@@ -203,7 +216,7 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 		if (rc)
 			goto fail;
 	}
-	rc = device_serve(sma, d, err);
+	rc = device_serve(sma, d, false, err);
 	if (rc)
 		goto fail;
 	if (sma->table) {
@@ -238,6 +251,8 @@ int sma_device_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err 
 		return 0;   /* deleted already */
 	if (rc)
 		return rc;
+	/* held requests would keep the guest from letting go of the device */
+	sma_volume_give_up(sma, &d->vol, "the device is deleted");
 	if (sma->table) {
 		rc = ipdk_vdev_remove(sma->table, d->name, 0, err);
 		if (rc == -ENOENT)
@@ -253,21 +268,6 @@ int sma_device_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err 
 	return 0;
 }
 
-/* Records why a restored device is not served (quotes and backslashes become
- * apostrophes and slashes, so the reason can be printed inside JSON strings). */
-static void keep_failed(struct sma_device *d, const struct ipdk_err *err)
-{
-	snprintf(d->failed, sizeof(d->failed), "%s", err->msg[0] ? err->msg : "cannot serve it");
-	for (char *c = d->failed; *c; c++) {
-		if (*c == '"')
-			*c = '\'';
-		else if (*c == '\\')
-			*c = '/';
-		else if ((unsigned char)*c < 0x20)
-			*c = ' ';
-	}
-}
-
 int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_err *err)
 {
 	struct ipdk_vdev_info info;
@@ -276,9 +276,9 @@ int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_e
 	device_names(sma, d);
 	if (by_physical_id(sma, d->physical_id) || sma_volume_user(sma, d->vol.id))
 		return ipdk_err_set(err, -EEXIST, "device %s: listed twice", d->handle);
-	rc = device_serve(sma, d, err);
+	rc = device_serve(sma, d, true, err);
 	if (rc)
-		keep_failed(d, err);
+		sma_reason_set(d->failed, sizeof(d->failed), err->msg);
 	if (sma->table) {
 		memset(&info, 0, sizeof(info));
 		vdev_cfg(sma, d, &info.cfg);
@@ -292,7 +292,12 @@ int sma_device_restore(struct ipdk_sma *sma, struct sma_device *d, struct ipdk_e
 	list_add(sma, d);
 	if (d->failed[0])
 		IPDK_LOG_ERR("sma: device %s (volume %s) restored as failed: %s; the VM keeps it "
-			     "unserved until DeleteDevice", d->handle, d->vol.id_text, d->failed);
+			     "unserved until DeleteDevice (its size is not in the state file)",
+			     d->handle, d->vol.id_text, d->failed);
+	else if (d->vol.failed[0])
+		IPDK_LOG_ERR("sma: device %s served by a stand-in: %s; its I/O %s",
+			     d->handle, d->vol.failed,
+			     d->vol.retry ? "waits while the volume is retried" : "fails");
 	else
 		IPDK_LOG_INFO("sma: device %s restored (volume %s)", d->handle, d->vol.id_text);
 	return 0;
@@ -303,8 +308,15 @@ void sma_devices_release(struct ipdk_sma *sma)
 	struct sma_device *d;
 
 	while ((d = sma->devices)) {
-		sma->devices = d->next;
-		device_unserve(d);
+		/* requests held for a volume being retried are left to the next
+		 * storaged (QEMU keeps them in its inflight region) */
+		if (d->vol.standin)
+			ipdk_blk_standin_cancel(d->vol.standin);
+		ipdk_vblk_destroy(d->vblk);
+		list_remove(sma, d);
+		d->vblk = NULL;
+		sma_retry_forget(sma, &d->vol);
+		sma_volume_close(&d->vol);
 		free(d);
 	}
 	sma->n_devices = 0;

@@ -142,9 +142,11 @@ static void list_add(struct ipdk_sma *sma, struct sma_nvmf_dev *d)
 	pthread_mutex_unlock(&sma->lock);
 }
 
-/* Opens the volume and adds it as the device's next namespace. */
+/* Opens the volume and adds it as the device's next namespace. At restore a
+ * volume that cannot be served even by a stand-in (its size is not in the
+ * state file) is kept unopened, not a namespace, with the reason. */
 static int add_volume(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct sma_volume *vol,
-		      struct ipdk_err *err)
+		      bool restore, struct ipdk_err *err)
 {
 	unsigned int k = d->n_vols;
 	char name[64];
@@ -154,12 +156,21 @@ static int add_volume(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct sma_v
 		return ipdk_err_set(err, -ENOSPC, "device %s has %d volumes (the most it takes)",
 				    d->handle, SMA_NVMF_VOLUMES_MAX);
 	snprintf(name, sizeof(name), "vol-%s", vol->id_text);
-	rc = sma_volume_open(sma, vol, name, 1, err);
+	if (restore && d->failed[0]) {
+		rc = ipdk_err_set(err, -ENODEV, "device %s has no subsystem", d->handle);
+		goto keep;
+	}
+	rc = restore ? sma_volume_restore(sma, vol, name, 1, err) :
+		       sma_volume_open(sma, vol, name, 1, err);
+	if (rc && restore)
+		goto keep;
 	if (rc)
 		return rc;
 	rc = ipdk_nvmf_ns_add(sma->tgt, d->subnqn, 0, vol->front, err);
 	if (rc < 0) {
 		sma_volume_close(vol);
+		if (restore)
+			goto keep;
 		return rc;
 	}
 	pthread_mutex_lock(&sma->lock);
@@ -167,7 +178,18 @@ static int add_volume(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct sma_v
 	d->nsids[k] = (uint32_t)rc;
 	d->n_vols++;
 	pthread_mutex_unlock(&sma->lock);
-	IPDK_LOG_INFO("sma: device %s: volume %s is namespace %d", d->handle, vol->id_text, rc);
+	IPDK_LOG_INFO("sma: device %s: volume %s is namespace %d%s", d->handle, vol->id_text, rc,
+		      vol->failed[0] ? " (served by a stand-in)" : "");
+	return 0;
+keep:
+	sma_reason_set(vol->failed, sizeof(vol->failed), err->msg);
+	pthread_mutex_lock(&sma->lock);
+	d->vols[k] = *vol;
+	d->nsids[k] = 0;
+	d->n_vols++;
+	pthread_mutex_unlock(&sma->lock);
+	IPDK_LOG_ERR("sma: device %s: volume %s kept without a namespace: %s", d->handle,
+		     vol->id_text, vol->failed);
 	return 0;
 }
 
@@ -210,7 +232,7 @@ int sma_nvmf_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 	if (rc)
 		goto fail;
 	if (req->volume) {
-		rc = add_volume(sma, d, &vol, err);
+		rc = add_volume(sma, d, &vol, false, err);
 		if (rc) {
 			ipdk_nvmf_subsys_remove(sma->tgt, d->subnqn, NULL);
 			goto fail;
@@ -236,7 +258,7 @@ int sma_nvmf_delete(struct ipdk_sma *sma, const char *handle, struct ipdk_err *e
 	if (d->n_vols)
 		return ipdk_err_set(err, -EBUSY, "device %s has %u volume(s) attached; detach "
 				    "them first", handle, d->n_vols);
-	rc = ipdk_nvmf_subsys_remove(sma->tgt, d->subnqn, err);
+	rc = d->failed[0] || !sma->tgt ? 0 : ipdk_nvmf_subsys_remove(sma->tgt, d->subnqn, err);
 	if (rc && rc != -ENOENT)
 		return rc;
 	pthread_mutex_lock(&sma->lock);
@@ -271,7 +293,10 @@ int sma_nvmf_attach(struct ipdk_sma *sma, struct sma_nvmf_dev *d,
 	if (user)
 		return ipdk_err_set(err, -EEXIST, "volume %s is attached to device %s already",
 				    vol.id_text, user);
-	rc = add_volume(sma, d, &vol, err);
+	if (d->failed[0])
+		return ipdk_err_set(err, -EBUSY, "device %s failed at restore (%s); delete it "
+				    "and create it again", d->handle, d->failed);
+	rc = add_volume(sma, d, &vol, false, err);
 	if (rc == 0)
 		sma_state_save(sma, NULL);
 	return rc;
@@ -289,7 +314,9 @@ int sma_nvmf_detach(struct ipdk_sma *sma, struct sma_nvmf_dev *d, const uint8_t 
 			break;
 	if (i == d->n_vols)
 		return 0;   /* detached already */
-	rc = ipdk_nvmf_ns_remove(sma->tgt, d->subnqn, d->nsids[i], err);
+	/* held requests would keep the namespace's queues from letting go */
+	sma_volume_give_up(sma, &d->vols[i], "the volume is detached");
+	rc = d->nsids[i] ? ipdk_nvmf_ns_remove(sma->tgt, d->subnqn, d->nsids[i], err) : 0;
 	if (rc && rc != -ENOENT)
 		return rc;
 	pthread_mutex_lock(&sma->lock);
@@ -307,27 +334,27 @@ int sma_nvmf_detach(struct ipdk_sma *sma, struct sma_nvmf_dev *d, const uint8_t 
 int sma_nvmf_restore(struct ipdk_sma *sma, struct sma_nvmf_dev *d, struct ipdk_err *err)
 {
 	struct sma_volume vols[SMA_NVMF_VOLUMES_MAX];
-	unsigned int n = d->n_vols;
+	unsigned int n = d->n_vols, served = 0;
 	struct sma_nvmf_dev *other;
-	int rc;
+	struct ipdk_err e;
 
 	snprintf(d->handle, sizeof(d->handle), SMA_NVMF_TCP_PREFIX "%s", d->subnqn);
 	if (!sma_nvmf_find(sma, d->handle, &other, NULL))
 		return ipdk_err_set(err, -EEXIST, "device %s: listed twice", d->handle);
-	rc = make_subsystem(sma, d, err);
-	if (rc)
-		return rc;
+	/* a device whose subsystem cannot be made is kept (config is not lost) as failed */
+	if (make_subsystem(sma, d, &e)) {
+		sma_reason_set(d->failed, sizeof(d->failed), e.msg);
+		IPDK_LOG_ERR("sma: device %s restored as failed: %s; delete it (detach its "
+			     "volumes first)", d->handle, d->failed);
+	}
 	memcpy(vols, d->vols, n * sizeof(vols[0]));
 	d->n_vols = 0;
 	list_add(sma, d);
 	for (unsigned int i = 0; i < n; i++) {
-		struct ipdk_err e;
-
-		if (add_volume(sma, d, &vols[i], &e))
-			IPDK_LOG_ERR("sma: device %s: volume %s left out: %s", d->handle,
-				     vols[i].id_text, e.msg);
+		add_volume(sma, d, &vols[i], true, &e);
+		served += d->nsids[d->n_vols - 1] && !d->vols[d->n_vols - 1].failed[0];
 	}
-	IPDK_LOG_INFO("sma: device %s restored with %u of %u volumes", d->handle, d->n_vols, n);
+	IPDK_LOG_INFO("sma: device %s restored, %u of %u volumes served", d->handle, served, n);
 	return 0;
 }
 
@@ -335,13 +362,26 @@ void sma_nvmf_release(struct ipdk_sma *sma)
 {
 	struct sma_nvmf_dev *d;
 
+	/* held I/O must not keep the target's queues from closing */
+	for (d = sma->nvmf_devs; d; d = d->next)
+		for (unsigned int i = 0; i < d->n_vols; i++)
+			if (d->vols[i].standin)
+				ipdk_blk_standin_cancel(d->vols[i].standin);
 	/* the target goes first: its queues hold the namespaces' block devices */
 	ipdk_nvmf_tgt_destroy(sma->tgt);
 	sma->tgt = NULL;
-	while ((d = sma->nvmf_devs)) {
-		sma->nvmf_devs = d->next;
-		for (unsigned int i = 0; i < d->n_vols; i++)
+	for (;;) {
+		pthread_mutex_lock(&sma->lock);
+		d = sma->nvmf_devs;
+		if (d)
+			sma->nvmf_devs = d->next;
+		pthread_mutex_unlock(&sma->lock);
+		if (!d)
+			break;
+		for (unsigned int i = 0; i < d->n_vols; i++) {
+			sma_retry_forget(sma, &d->vols[i]);
 			sma_volume_close(&d->vols[i]);
+		}
 		free(d);
 	}
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "ipdk/log.h"
 #include "sma_internal.h"
@@ -306,6 +307,8 @@ static int copy_cfg(struct ipdk_sma *sma, const struct ipdk_sma_config *cfg,
 		sma->cfg.n_slots = sma->cfg.max_devices;
 	if (!sma->cfg.queues)
 		sma->cfg.queues = 1;
+	if (!sma->cfg.ctrl_loss_tmo_ms)
+		sma->cfg.ctrl_loss_tmo_ms = 60000;   /* the initiator's default, for retries too */
 	if (sma->cfg.queues > IPDK_VBLK_QUEUES_MAX)
 		return ipdk_err_set(err, -EINVAL, "sma: %u queues per device (at most %d)",
 				    sma->cfg.queues, IPDK_VBLK_QUEUES_MAX);
@@ -334,12 +337,18 @@ int ipdk_sma_create(const struct ipdk_sma_config *cfg, struct ipdk_sma **out,
 		    struct ipdk_err *err)
 {
 	struct ipdk_sma *sma = calloc(1, sizeof(*sma));
+	pthread_condattr_t ca;
 	int rc;
 
 	if (!sma)
 		return ipdk_err_set(err, -ENOMEM, "sma: out of memory");
+
 	pthread_mutex_init(&sma->lock, NULL);
 	pthread_cond_init(&sma->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&sma->retry_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	sma->jobs_tail = &sma->jobs;
 	rc = copy_cfg(sma, cfg, err);
 	if (rc)
@@ -393,10 +402,12 @@ void ipdk_sma_destroy(struct ipdk_sma *sma)
 	sma_service_stop(sma);
 	ipdk_rpc_server_destroy(sma->rpc);
 	sma_devices_release(sma);
+	sma_retry_stop(sma);
 	if (sma->table)
 		ipdk_vdev_table_destroy(sma->table);
 	pthread_mutex_destroy(&sma->lock);
 	pthread_cond_destroy(&sma->cond);
+	pthread_cond_destroy(&sma->retry_cond);
 	free(sma);
 }
 
@@ -425,9 +436,12 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 		snprintf(in.handle, sizeof(in.handle), "%s", d->handle);
 		snprintf(in.type, sizeof(in.type), "virtio_blk");
 		snprintf(in.volume, sizeof(in.volume), "%s", d->vol.id_text);
-		snprintf(in.bdev, sizeof(in.bdev), "%s", d->vol.bdev);
+		snprintf(in.bdev, sizeof(in.bdev), "%s",
+			 d->vol.bdev[0] ? d->vol.bdev : d->vol.standin_name);
 		snprintf(in.socket_path, sizeof(in.socket_path), "%s", d->socket_path);
-		snprintf(in.failed, sizeof(in.failed), "%s", d->failed);
+		snprintf(in.failed, sizeof(in.failed), "%s", d->failed[0] ? d->failed :
+			 d->vol.failed);
+		in.reconnecting = d->vol.retry;
 		if (d->vblk) {
 			ipdk_vblk_get_stats(d->vblk, &st);
 			in.connected = st.connected;
@@ -450,8 +464,16 @@ int ipdk_sma_foreach_device(struct ipdk_sma *sma,
 			in.remote = n->vols[0].remote;
 		}
 		snprintf(in.socket_path, sizeof(in.socket_path), "%s:%s", n->traddr, n->trsvcid);
-		for (unsigned int i = 0; i < n->n_vols; i++)
-			add_qos_stats(&n->vols[i], &in);
+		snprintf(in.failed, sizeof(in.failed), "%s", n->failed);
+		for (unsigned int i = 0; i < n->n_vols; i++) {
+			const struct sma_volume *v = &n->vols[i];
+
+			add_qos_stats(v, &in);
+			in.reconnecting |= v->retry;
+			if (!in.failed[0] && v->failed[0])
+				snprintf(in.failed, sizeof(in.failed), "volume %s: %.100s", v->id_text,
+					 v->failed);
+		}
 		rc = fn(&in, arg);
 	}
 	pthread_mutex_unlock(&sma->lock);

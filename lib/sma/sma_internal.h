@@ -3,8 +3,9 @@
  * and the volumes behind them. service.c turns gRPC calls into work for the
  * agent's thread, device.c makes and removes virtio-blk devices, volume.c
  * finds volumes (local block devices or NVMe/TCP namespaces) and puts each
- * behind a QoS device, qos.c answers SetQos and GetQosCapabilities, and
- * state.c keeps the device list in a file.
+ * behind a QoS device, qos.c answers SetQos and GetQosCapabilities,
+ * state.c keeps the device list in a file, and restore.c keeps trying the
+ * volumes that could not be reopened at restart.
  */
 #ifndef IPDK_SMA_INTERNAL_H
 #define IPDK_SMA_INTERNAL_H
@@ -24,6 +25,7 @@
 #define SMA_NVMF_TCP_PREFIX "nvmf_tcp:"
 #define SMA_NVMF_HOSTS_MAX 16
 #define SMA_NVMF_VOLUMES_MAX 32
+#define SMA_RETRY_DELAY_MS 500   /* between tries of a volume (the initiator's reconnect delay) */
 
 /* The limits of sma.QosLimit, in its field order and units. */
 enum { SMA_QOS_RD_IOPS, SMA_QOS_WR_IOPS, SMA_QOS_RW_IOPS,
@@ -45,11 +47,26 @@ struct sma_volume {
 		char trsvcid[8];
 	} ep[SMA_ENDPOINTS_MAX];
 	uint64_t qos[SMA_QOS_N];       /* kIOPS and MiB/s; 0: unlimited */
+	/* what its users saw (kept for restarts; has_geometry false in old state files) */
+	bool has_geometry;
+	uint32_t block_size;
+	uint64_t num_blocks;
+	unsigned int features;         /* IPDK_BLK_F_* */
+	bool read_only;
 	/* while open */
-	char bdev[64];
+	char bdev[64];                 /* "" while only a stand-in serves it */
 	struct ipdk_blk_dev *dev;      /* our reference (remote volumes: we made it) */
 	char front[64];                /* the QoS device in front of it, what devices use */
 	struct ipdk_blk_dev *qos_dev;
+	/* a volume that could not be reopened at restore, served by a stand-in */
+	char standin_name[64];
+	struct ipdk_blk_dev *standin;
+	char name[64];                 /* the block device name a remote volume opens as */
+	unsigned int queues;
+	char failed[160];              /* why it is not served by its volume; "" when it is */
+	bool retry;                    /* restore.c keeps trying (guarded by the agent's lock) */
+	bool retry_enoent;             /* the last try found no such namespace */
+	uint64_t retry_next_ns, retry_until_ns;
 };
 
 struct sma_device {
@@ -75,7 +92,8 @@ struct sma_nvmf_dev {
 	char hosts[SMA_NVMF_HOSTS_MAX][224];
 	unsigned int n_vols;
 	struct sma_volume vols[SMA_NVMF_VOLUMES_MAX];
-	uint32_t nsids[SMA_NVMF_VOLUMES_MAX];
+	uint32_t nsids[SMA_NVMF_VOLUMES_MAX];   /* 0: not a namespace (failed at restore) */
+	char failed[160];              /* the subsystem could not be made at restore: why */
 	struct sma_nvmf_dev *next;
 };
 
@@ -101,6 +119,11 @@ struct ipdk_sma {
 	bool stopping;
 	bool thread_started;
 	pthread_t thread;
+	/* restore.c: the retry thread (under lock) */
+	pthread_cond_t retry_cond;      /* CLOCK_MONOTONIC */
+	bool retry_started, retry_stopping, retry_busy;
+	uint8_t retry_busy_id[16];      /* the volume an attempt is running for */
+	pthread_t retry_thread;
 };
 
 /* Reads a request's volume parameters into vol (validated); 0 or -errno. */
@@ -112,8 +135,41 @@ int sma_volume_parse(struct ipdk_sma *sma, const Sma__VolumeParameters *vp,
 int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
 		    unsigned int queues, struct ipdk_err *err);
 
-/* Drops the volume's QoS device and block device (deleting the one a remote volume made). */
+/* Opens only the volume's block device (vol->dev, vol->bdev); 0 or -errno. */
+int sma_volume_open_base(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+			 unsigned int queues, struct ipdk_err *err);
+
+/* Reopens a volume read from the state file. When it cannot be opened (or
+ * its size changed) and its geometry is known, a stand-in with that geometry
+ * takes its place behind the QoS device and vol->failed says why: a remote
+ * volume that may come back is retried (vol->retry), others fail their I/O.
+ * Without a known geometry the error is returned as it is. */
+int sma_volume_restore(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		       unsigned int queues, struct ipdk_err *err);
+
+/* Stops retrying the volume and fails the I/O its stand-in holds (DeleteDevice,
+ * DetachVolume); the reason is kept in vol->failed. */
+void sma_volume_give_up(struct ipdk_sma *sma, struct sma_volume *vol, const char *why);
+
+/* Drops the volume's QoS device, stand-in and block device (deleting the one a
+ * remote volume made). */
 void sma_volume_close(struct sma_volume *vol);
+
+/* Copies msg into a reason field, quotes and control characters replaced (the
+ * reason is printed inside JSON strings). */
+void sma_reason_set(char *dst, size_t size, const char *msg);
+
+/* Starts the thread that retries remote volumes (when any wants it). */
+int sma_retry_start(struct ipdk_sma *sma, struct ipdk_err *err);
+
+/* Wakes the retry thread (a volume to try). */
+void sma_retry_kick(struct ipdk_sma *sma);
+
+/* Stops the retry thread. */
+void sma_retry_stop(struct ipdk_sma *sma);
+
+/* Stops retrying vol and waits until an attempt on it in progress ended. */
+void sma_retry_forget(struct ipdk_sma *sma, struct sma_volume *vol);
 
 /* Parses UUID text into 16 bytes; 0 or -EINVAL. */
 int sma_uuid_parse(const char *s, uint8_t out[16]);

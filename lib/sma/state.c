@@ -1,7 +1,8 @@
 /*
  * The agent's state file: the devices it made, with what is needed to make
- * them again (physical id, queues, the volume's UUID, NVMe-oF parameters and
- * QoS limits), as JSON. Written to a temporary file and renamed over the old one after
+ * them again (physical id, queues, the volume's UUID, NVMe-oF parameters,
+ * QoS limits, and the size, block size and features the guest saw, so that a
+ * volume away at restart can be stood in for), as JSON. Written to a temporary file and renamed over the old one after
  * every change, read once at start: a restarted storaged serves the same
  * vhost-user sockets again and QEMU, which kept the devices, reconnects.
  */
@@ -31,12 +32,63 @@ static json_t *qos_json(const struct sma_volume *v)
 	return q;
 }
 
+static const struct {
+	unsigned int flag;
+	const char *name;
+} feature_names[] = {
+	{ IPDK_BLK_F_FLUSH, "flush" },
+	{ IPDK_BLK_F_WRITE_ZEROES, "write_zeroes" },
+	{ IPDK_BLK_F_DISCARD, "discard" },
+};
+
+/* What the volume's users saw, so a stand-in can show it when the volume is away. */
+static void geometry_json(json_t *o, const struct sma_volume *v)
+{
+	json_t *f = json_array();
+
+	for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
+		if (v->features & feature_names[i].flag)
+			json_array_append_new(f, json_string(feature_names[i].name));
+	json_object_set_new(o, "num_blocks", json_integer((json_int_t)v->num_blocks));
+	json_object_set_new(o, "block_size", json_integer(v->block_size));
+	json_object_set_new(o, "read_only", json_boolean(v->read_only));
+	json_object_set_new(o, "features", f);
+}
+
+/* Reads what geometry_json wrote; absent (older state files) is no error. */
+static int geometry_from_json(json_t *jv, struct sma_volume *v)
+{
+	json_int_t nb = 0, bs = 0;
+	json_t *f = NULL, *x;
+	int ro = 0;
+	size_t i;
+
+	if (!json_object_get(jv, "num_blocks"))
+		return 0;
+	if (json_unpack(jv, "{s:I, s:I, s?b, s?o}", "num_blocks", &nb, "block_size", &bs,
+			"read_only", &ro, "features", &f) || nb <= 0 || bs < 512 || bs > 65536 ||
+	    (bs & (bs - 1)) || (f && !json_is_array(f)))
+		return -EINVAL;
+	json_array_foreach(f, i, x) {
+		for (size_t k = 0; k < sizeof(feature_names) / sizeof(feature_names[0]); k++)
+			if (json_is_string(x) && !strcmp(json_string_value(x), feature_names[k].name))
+				v->features |= feature_names[k].flag;
+	}
+	v->has_geometry = true;
+	v->num_blocks = (uint64_t)nb;
+	v->block_size = (uint32_t)bs;
+	v->read_only = ro;
+	return 0;
+}
+
 static json_t *volume_json(const struct sma_volume *v)
 {
 	json_t *o = json_pack("{s:s}", "volume_id", v->id_text), *eps, *q = qos_json(v);
 
 	if (o && q)
 		json_object_set_new(o, "qos", q);
+	if (o && v->has_geometry)
+		geometry_json(o, v);
 	if (!o || !v->remote)
 		return o;
 	eps = json_array();
@@ -122,7 +174,7 @@ static int volume_from_json(json_t *jv, struct sma_volume *v)
 
 	memset(v, 0, sizeof(*v));
 	if (json_unpack(jv, "{s:s, s?o, s?o}", "volume_id", &id, "nvmf", &nvmf, "qos", &qos) ||
-	    sma_uuid_parse(id, v->id) < 0 || qos_from_json(qos, v))
+	    sma_uuid_parse(id, v->id) < 0 || qos_from_json(qos, v) || geometry_from_json(jv, v))
 		return -EINVAL;
 	ipdk_sma_uuid_format(v->id, v->id_text);
 	if (!nvmf)
@@ -147,8 +199,8 @@ static int volume_from_json(json_t *jv, struct sma_volume *v)
 	return 0;
 }
 
-/* An nvmf_tcp entry of the state file. */
-static void load_nvmf(struct ipdk_sma *sma, json_t *jd, size_t i)
+/* An nvmf_tcp entry of the state file; *unsized counts its volumes without geometry. */
+static void load_nvmf(struct ipdk_sma *sma, json_t *jd, size_t i, unsigned int *unsized)
 {
 	struct sma_nvmf_dev *d = calloc(1, sizeof(*d));
 	const char *nqn, *adrfam = "", *traddr, *trsvcid;
@@ -173,9 +225,11 @@ static void load_nvmf(struct ipdk_sma *sma, json_t *jd, size_t i)
 	json_array_foreach(hosts, k, x)
 		snprintf(d->hosts[d->n_hosts++], sizeof(d->hosts[0]), "%s",
 			 json_string_value(x) ? json_string_value(x) : "");
-	json_array_foreach(vols, k, x)
-		if (volume_from_json(x, &d->vols[d->n_vols++]))
+	json_array_foreach(vols, k, x) {
+		if (volume_from_json(x, &d->vols[d->n_vols]))
 			goto bad;
+		*unsized += !d->vols[d->n_vols++].has_geometry;
+	}
 	if (sma_nvmf_restore(sma, d, &e)) {
 		IPDK_LOG_ERR("sma: restoring device nvmf_tcp:%s: %s", d->subnqn, e.msg);
 		free(d);
@@ -186,8 +240,25 @@ bad:
 	free(d);
 }
 
+/* Counts volumes without a recorded geometry and those being retried. */
+static void count_volumes(struct ipdk_sma *sma, unsigned int *unsized, unsigned int *retry)
+{
+	*unsized = *retry = 0;
+	for (const struct sma_device *d = sma->devices; d; d = d->next) {
+		*unsized += !d->vol.has_geometry;
+		*retry += d->vol.retry;
+	}
+	for (const struct sma_nvmf_dev *n = sma->nvmf_devs; n; n = n->next) {
+		for (unsigned int i = 0; i < n->n_vols; i++) {
+			*unsized += !n->vols[i].has_geometry;
+			*retry += n->vols[i].retry;
+		}
+	}
+}
+
 int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err)
 {
+	unsigned int unsized = 0, unsized_now, retry;
 	json_error_t jerr;
 	json_t *root, *devs, *jd;
 	size_t i;
@@ -209,7 +280,7 @@ int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err)
 			break;
 		if (json_object_get(jd, "subnqn")) {
 			free(d);
-			load_nvmf(sma, jd, i);
+			load_nvmf(sma, jd, i, &unsized);
 			continue;
 		}
 		if (json_unpack(jd, "{s:i, s?i, s:o}", "physical_id", &pid, "queues", &queues,
@@ -222,11 +293,16 @@ int sma_state_load(struct ipdk_sma *sma, struct ipdk_err *err)
 		}
 		d->physical_id = (unsigned int)pid;
 		d->queues = (unsigned int)queues;
+		unsized += !d->vol.has_geometry;
 		if (sma_device_restore(sma, d, &e)) {
 			IPDK_LOG_ERR("sma: restoring device vblk%d: %s", pid, e.msg);
 			free(d);
 		}
 	}
 	json_decref(root);
-	return 0;
+	count_volumes(sma, &unsized_now, &retry);
+	/* an older file: record the sizes of the volumes that opened */
+	if (unsized_now < unsized)
+		sma_state_save(sma, NULL);
+	return retry ? sma_retry_start(sma, err) : 0;
 }

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "ipdk/blk.h"
 #include "ipdk/log.h"
@@ -238,8 +239,8 @@ static int open_remote(struct ipdk_sma *sma, struct sma_volume *vol, const char 
 }
 #endif
 
-static int open_base(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
-		     unsigned int queues, struct ipdk_err *err)
+int sma_volume_open_base(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+			 unsigned int queues, struct ipdk_err *err)
 {
 	int rc;
 
@@ -258,23 +259,131 @@ static int open_base(struct ipdk_sma *sma, struct sma_volume *vol, const char *n
 	return rc;
 }
 
-int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
-		    unsigned int queues, struct ipdk_err *err)
+/* Puts the volume's QoS device in front of block device base. */
+static int open_front(struct sma_volume *vol, const char *base, struct ipdk_err *err)
 {
 	struct ipdk_blk_qos_opts o = { 0 };
 	int rc;
 
-	rc = open_base(sma, vol, name, queues, err);
-	if (rc)
-		return rc;
-	snprintf(vol->front, sizeof(vol->front), "qos-%s", vol->bdev);
+	snprintf(vol->front, sizeof(vol->front), "qos-%s", base);
 	sma_qos_to_blk(vol->qos, &o.limits);
-	rc = ipdk_blk_qos_create(vol->front, vol->bdev, &o, &vol->qos_dev, err);
+	rc = ipdk_blk_qos_create(vol->front, base, &o, &vol->qos_dev, err);
 	if (rc) {
 		sma_volume_close(vol);
 		return ipdk_err_prefix(err, "volume %s", vol->id_text);
 	}
 	return 0;
+}
+
+static void geometry_from(struct sma_volume *vol, const struct ipdk_blk_dev *d)
+{
+	vol->has_geometry = true;
+	vol->block_size = d->block_size;
+	vol->num_blocks = d->num_blocks;
+	vol->features = d->features;
+	vol->read_only = d->read_only;
+}
+
+int sma_volume_open(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		    unsigned int queues, struct ipdk_err *err)
+{
+	int rc;
+
+	rc = sma_volume_open_base(sma, vol, name, queues, err);
+	if (rc)
+		return rc;
+	geometry_from(vol, vol->dev);
+	return open_front(vol, vol->bdev, err);
+}
+
+void sma_reason_set(char *dst, size_t size, const char *msg)
+{
+	snprintf(dst, size, "%s", msg && msg[0] ? msg : "unknown reason");
+	for (char *c = dst; *c; c++) {
+		if (*c == '"')
+			*c = '\'';
+		else if (*c == '\\')
+			*c = '/';
+		else if ((unsigned char)*c < 0x20)
+			*c = ' ';
+	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Serves the volume with a stand-in of its recorded geometry. */
+static int open_standin(struct ipdk_sma *sma, struct sma_volume *vol, bool retry,
+			struct ipdk_err *err)
+{
+	struct ipdk_blk_standin_opts o = {
+		.block_size = vol->block_size, .num_blocks = vol->num_blocks,
+		.features = vol->features, .read_only = vol->read_only, .failed = !retry,
+	};
+	int rc;
+
+	snprintf(vol->standin_name, sizeof(vol->standin_name), "standin-%s", vol->name);
+	rc = ipdk_blk_standin_create(vol->standin_name, &o, &vol->standin, err);
+	if (rc)
+		return ipdk_err_prefix(err, "volume %s", vol->id_text);
+	rc = open_front(vol, vol->standin_name, err);
+	if (rc)
+		return rc;
+	vol->retry = retry;
+	vol->retry_enoent = false;
+	vol->retry_next_ns = mono_ns() + SMA_RETRY_DELAY_MS * 1000000ull;
+	vol->retry_until_ns = mono_ns() + (uint64_t)sma->cfg.ctrl_loss_tmo_ms * 1000000ull;
+	return 0;
+}
+
+int sma_volume_restore(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
+		       unsigned int queues, struct ipdk_err *err)
+{
+	struct sma_volume was = *vol;
+	struct ipdk_err e2;
+	bool retry;
+	int rc;
+
+	snprintf(vol->name, sizeof(vol->name), "%s", name);
+	vol->queues = queues;
+	rc = sma_volume_open(sma, vol, name, queues, err);
+	if (rc == 0 && (!was.has_geometry || (vol->num_blocks == was.num_blocks &&
+					      vol->block_size == was.block_size)))
+		return 0;
+	if (rc == 0) {
+		ipdk_err_set(err, -EINVAL, "volume %s has %llu blocks of %u bytes now, %llu of "
+			     "%u before", vol->id_text, (unsigned long long)vol->num_blocks,
+			     vol->block_size, (unsigned long long)was.num_blocks, was.block_size);
+		sma_volume_close(vol);
+		rc = -EINVAL;
+	}
+	if (!was.has_geometry)
+		return rc;
+	vol->has_geometry = true;
+	vol->block_size = was.block_size;
+	vol->num_blocks = was.num_blocks;
+	vol->features = was.features;
+	vol->read_only = was.read_only;
+	/* a remote volume may come back; a local one gone, or resized, does not */
+	retry = vol->remote && rc != -EINVAL;
+	sma_reason_set(vol->failed, sizeof(vol->failed), err->msg);
+	if (open_standin(sma, vol, retry, &e2)) {
+		*err = e2;
+		return e2.code;
+	}
+	return 0;
+}
+
+void sma_volume_give_up(struct ipdk_sma *sma, struct sma_volume *vol, const char *why)
+{
+	sma_retry_forget(sma, vol);
+	if (vol->standin && !vol->dev && ipdk_blk_standin_fail(vol->standin, NULL) == 0)
+		IPDK_LOG_INFO("volume %s: held I/O fails (%s)", vol->id_text, why);
 }
 
 void sma_volume_close(struct sma_volume *vol)
@@ -283,6 +392,11 @@ void sma_volume_close(struct sma_volume *vol)
 		ipdk_blk_delete(vol->front, NULL);
 		ipdk_blk_put(vol->qos_dev);
 		vol->qos_dev = NULL;
+	}
+	if (vol->standin) {
+		ipdk_blk_delete(vol->standin_name, NULL);
+		ipdk_blk_put(vol->standin);
+		vol->standin = NULL;
 	}
 	if (!vol->dev)
 		return;

@@ -73,6 +73,14 @@ static void blk_done(struct ipdk_blk_io *io, int status)
 {
 	struct vblk_req *r = (struct vblk_req *)io;
 
+	if (status == -ECANCELED) {
+		/* dropped unanswered (storaged stops): the head stays marked in the
+		 * inflight region, so the next back-end resubmits it */
+		r->busy = false;
+		r->q->n_inflight--;
+		return;
+	}
+
 	if (status)
 		IPDK_LOG_DEBUG("vblk %s: %s at block %llu failed: %s", r->q->v->name,
 			       ipdk_blk_op_name(io->op), (unsigned long long)io->offset_blocks,
