@@ -11,6 +11,7 @@ import ctypes
 import itertools
 import json
 import os
+import re
 import select
 import signal
 import socket
@@ -29,6 +30,27 @@ LINK_MODE = os.environ.get("IPDK_LINK_MODE", "auto")
 
 TOKEN = "%04d" % (os.getpid() % 10000)
 _seq = itertools.count(1)
+NETNS_PREFIX = "ipdk-it-"
+_reaped = False
+
+
+def reap_stale_namespaces():
+    """Deletes the namespaces of test runs whose process is gone (a run that
+    was SIGKILLed cannot clean up): their names carry the run's pid."""
+    try:
+        names = os.listdir("/run/netns")
+    except FileNotFoundError:
+        return
+    for name in names:
+        m = re.match(re.escape(NETNS_PREFIX) + r"(\d+)-\d+$", name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        except PermissionError:
+            pass
 
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
@@ -138,7 +160,11 @@ class Host:
     (self.link) lives in the root namespace for infrap4d to use."""
 
     def __init__(self, idx, mac, ip, prefix_len=24, gw=None, gw_mac=None):
-        self.netns = "ipdk-it-%s-%d" % (TOKEN, next(_seq))
+        global _reaped
+        if not _reaped:
+            reap_stale_namespaces()
+            _reaped = True
+        self.netns = "%s%d-%d" % (NETNS_PREFIX, os.getpid(), next(_seq))
         self.link = unique("ipit")
         self.mac, self.ip, self.gw, self.gw_mac = mac, ip, gw, gw_mac
         self.idx = idx
