@@ -229,6 +229,10 @@ int infrap4d_dp_start(struct infrap4d_dp *dp, const struct infrap4d_cfg *cfg,
 		goto fail;
 	IPDK_LOG_INFO("pipeline %s running %s on %u ports", dp->pipeline_name, dp->spec_desc,
 		      dp->n_ports);
+	/* a DPDK SWX pipeline is run by one thread at a time */
+	if (cfg->threads.n_threads > 1)
+		IPDK_LOG_WARN("pipeline %s runs on thread 0; threads 1 to %u have no pipeline to "
+			      "run and stay idle", dp->pipeline_name, cfg->threads.n_threads - 1);
 	return 0;
 
 fail:
