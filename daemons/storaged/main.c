@@ -394,8 +394,9 @@ static void usage(FILE *f)
 "      --queues N               queues per virtio-blk device (default 1)\n"
 "      --hotplug-timeout MS     per QMP step (default 10000)\n"
 "      --connect-timeout MS     to discovery services and targets (default 5000)\n"
-"      --ctrl-loss-timeout MS   I/O to a lost target is held this long, then fails\n"
-"                               (default 60000)\n",
+"      --ctrl-loss-timeout MS   I/O to a lost target, or to a remote volume away\n"
+"                               at restart (retried), is held this long, then\n"
+"                               fails (default 60000)\n",
 		DEFAULT_SOCKET, IPDK_SMA_DEFAULT_PORT, DEFAULT_CERT_DIR,
 		IPDK_SMA_DEFAULT_MAX_DEVICES, DEFAULT_VHOST_DIR);
 }

@@ -74,8 +74,9 @@ static void give_up(struct sma_volume *v, const char *why)
 	IPDK_LOG_ERR("sma: volume %s: given up, its I/O fails: %s", v->id_text, v->failed);
 }
 
-/* Applies an attempt's outcome to v (under the lock); try holds the opened base. */
-static void outcome(struct ipdk_sma *sma, struct sma_volume *v, struct sma_volume *try,
+/* Applies an attempt's outcome to v (under the lock); try holds the opened
+ * base. Returns true when the caller must close try (not taken). */
+static bool outcome(struct ipdk_sma *sma, struct sma_volume *v, struct sma_volume *try,
 		    int rc, struct ipdk_err *e)
 {
 	char why[200];
@@ -86,25 +87,27 @@ static void outcome(struct ipdk_sma *sma, struct sma_volume *v, struct sma_volum
 		v->retry = false;
 		v->failed[0] = 0;
 		IPDK_LOG_INFO("sma: volume %s is back (%s); held I/O goes on", v->id_text, v->bdev);
-		return;
+		return false;
 	}
 	if (rc == 0) {
 		/* opened, but not the volume the guest knew */
-		sma_volume_close(try);
-		return give_up(v, e->msg);
+		give_up(v, e->msg);
+		return true;
 	}
 	if (rc == -ENOENT && v->retry_enoent) {
-		snprintf(why, sizeof(why), "%s", e->msg);
-		return give_up(v, why);
+		give_up(v, e->msg);
+		return false;
 	}
 	v->retry_enoent = rc == -ENOENT;
 	if (now_ns() >= v->retry_until_ns) {
 		snprintf(why, sizeof(why), "not back within %u ms: %s", sma->cfg.ctrl_loss_tmo_ms,
 			 e->msg);
-		return give_up(v, why);
+		give_up(v, why);
+		return false;
 	}
 	sma_reason_set(v->failed, sizeof(v->failed), e->msg);
 	v->retry_next_ns = now_ns() + SMA_RETRY_DELAY_MS * 1000000ull;
+	return false;
 }
 
 static void wait_until(struct ipdk_sma *sma, uint64_t ns)
@@ -123,6 +126,7 @@ static void *retry_thread(void *arg)
 	while (!sma->retry_stopping) {
 		struct sma_volume *v = NULL, try;
 		struct ipdk_err e = { 0 };
+		bool drop;
 		int rc;
 
 		each_volume(sma, earliest, &v);
@@ -154,10 +158,14 @@ static void *retry_thread(void *arg)
 
 		pthread_mutex_lock(&sma->lock);
 		v = each_volume(sma, by_id, try.id);
-		if (v)
-			outcome(sma, v, &try, rc, &e);
-		else if (rc == 0)
-			sma_volume_close(&try);   /* deleted meanwhile */
+		/* not found: deleted or detached meanwhile */
+		drop = v ? outcome(sma, v, &try, rc, &e) : rc == 0;
+		if (drop) {
+			/* closing a controller takes a while: not under the lock */
+			pthread_mutex_unlock(&sma->lock);
+			sma_volume_close(&try);
+			pthread_mutex_lock(&sma->lock);
+		}
 		sma->retry_busy = false;
 		pthread_cond_broadcast(&sma->retry_cond);
 	}

@@ -2,7 +2,8 @@
  * Tests of lib/blk's stand-in device (standin.c): I/O held in arrival order
  * until a RAM device is attached, then passed through with the data right
  * (held and new I/O, a QoS device on top as the SMA stacks it); held I/O
- * failed with -EIO, and an error device failing at once; a wake-up of the
+ * failed with -EIO, and an error device failing at once; held I/O cancelled
+ * (-ECANCELED, storaged stopping); a wake-up of the
  * channel's fd from another thread's attach; refusals (a device of another
  * size, a second attach, a stand-in's own checks of range and read-only).
  */
@@ -178,6 +179,29 @@ static void test_fail_held_and_error_device(void **state)
 	ipdk_blk_put(e);
 }
 
+static void test_cancel(void **state)
+{
+	struct ipdk_blk_dev *s = standin("si-cancel", false);
+	struct ipdk_blk_channel *ch;
+	struct ipdk_err err;
+	struct req r;
+
+	(void)state;
+	assert_int_equal(ipdk_blk_channel_open(s, 4, &ch, &err), 0);
+	req_init(&r, IPDK_BLK_WRITE, 0, 1);
+	assert_int_equal(ipdk_blk_submit(ch, &r.io), 0);
+	ipdk_blk_poll(ch, 0);
+	assert_false(r.done);
+	assert_int_equal(ipdk_blk_standin_cancel(s), 0);
+	drain(ch, &r, 1);
+	assert_int_equal(r.status, -ECANCELED);
+	assert_int_equal(ipdk_blk_standin_cancel(s), -EALREADY);
+	assert_int_equal(ipdk_blk_standin_fail(s, &err), -EALREADY);
+	ipdk_blk_channel_close(ch);
+	ipdk_blk_delete("si-cancel", NULL);
+	ipdk_blk_put(s);
+}
+
 struct attacher {
 	struct ipdk_blk_dev *s, *base;
 };
@@ -251,6 +275,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hold_then_attach),
 		cmocka_unit_test(test_fail_held_and_error_device),
+		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_fd_wakes_on_attach),
 		cmocka_unit_test(test_refusals),
 	};
