@@ -4,8 +4,9 @@ remote NVMe/TCP target (a second storaged in target mode, reached through
 discovery), and hotplugs them into the guest (physical_id = root port). From
 the guest's side: the disk appears with the volume's UUID as serial, fio with
 verify=crc32c has zero errors, discard and write-zeroes work, data survives
-unplug and replug, a guest reboot, and a restart of storaged or of the remote
-target in the middle of a fio run; 64
+unplug and replug, a guest reboot, a restart of storaged or of the remote
+target in the middle of a fio run, and a restart of storaged while the target
+is down (the requests wait until it is back); 64
 devices are plugged into one guest and removed, the 65th refused at the
 limit; bad requests get clear gRPC errors and leave nothing behind.
 One guest boot for the module (about a minute on two cores). After each test,
@@ -279,6 +280,17 @@ def fio_thread(g, job, result):
     return t
 
 
+def fio_ok(t, result, log, what):
+    """Checks that fio's thread ended without error; returns its job's JSON."""
+    assert not t.is_alive(), "fio did not finish"
+    assert "exc" not in result, "fio failed across %s: %s\n%s" % (
+        what, result.get("exc"), log[-2000:])
+    j = result["r"]["jobs"][0]
+    assert j["error"] == 0, "fio failed across %s: %s\n%s" % (
+        what, json.dumps(j)[:1500], log[-2000:])
+    return j
+
+
 def test_storaged_restart_during_fio(env):
     """storaged (IPU side) is killed in the middle of a guest fio run, while
     the target is held so it has requests in flight, and started again: it
@@ -311,13 +323,8 @@ def test_storaged_restart_during_fio(env):
         # on a failure above: nothing left held or dead while fio finishes
         revive(env)
         t.join(300)
-    assert not t.is_alive(), "fio did not finish"
     log = env.ipu.log_text()
-    assert "exc" not in result, "fio failed across the restart: %s\n%s" % (
-        result.get("exc"), log[-2000:])
-    j = result["r"]["jobs"][0]
-    assert j["error"] == 0, "fio failed across the restart: %s\n%s" % (
-        json.dumps(j)[:1500], log[-2000:])
+    j = fio_ok(t, result, log, "the restart")
     assert j["write"]["io_bytes"] == 24 << 20
     assert "restored" in log
     assert re.search(r"resubmitting \d+ requests left in flight", log), log[-2000:]
@@ -327,26 +334,20 @@ def test_storaged_restart_during_fio(env):
     assert qemu_objects(g) == []
 
 
-def test_target_restart_during_fio(env):
-    """The remote target is killed (SIGKILL) in the middle of a guest fio run
-    and started again two seconds later: storaged's initiator holds the
-    guest's requests while it reconnects and resubmits them, so fio sees no
-    error and verify passes; the device reports no error either."""
-    g = env.guest
-    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 4)
-    dev = wait_disk(g, env.vol)
-    job = {"global": {"filename": "/dev/" + dev, "direct": 1, "ioengine": "libaio",
-                      "size": "24m", "randseed": 11},
-           "jobs": {"w": {"rw": "randwrite", "bsrange": "4k-16k", "iodepth": 16,
-                          "verify": "crc32c", "do_verify": 1, "verify_fatal": 1}}}
+def fio_kill_target(env, h, size, seed, writes, **jobopts):
+    """Starts a randwrite fio run with verify on device h's disk and kills the
+    target (SIGKILL) once writes of its requests reached storaged, then waits
+    until storaged noticed and holds requests. Returns (thread, result, log0)."""
+    job = {"global": {"filename": "/dev/" + wait_disk(env.guest, env.vol), "direct": 1,
+                      "ioengine": "libaio", "size": size, "randseed": seed},
+           "jobs": {"w": dict({"rw": "randwrite", "iodepth": 16, "verify": "crc32c",
+                               "do_verify": 1, "verify_fatal": 1}, **jobopts)}}
     writes0 = device(env, h)["writes"]
     log0 = len(env.ipu.log_text())
     result = {}
-    t = fio_thread(g, job, result)
+    t = fio_thread(env.guest, job, result)
     try:
-        # about a third of fio's writes have been taken: the run is in its
-        # write phase, far from its end
-        wait_until(lambda: device(env, h)["writes"] >= writes0 + 768 or not t.is_alive(),
+        wait_until(lambda: device(env, h)["writes"] >= writes0 + writes or not t.is_alive(),
                    "fio's writes do not reach storaged: %s" % device(env, h))
         assert t.is_alive(), "fio ended before the target was killed: %r" % result
         env.target.stop(sig=9)
@@ -354,6 +355,26 @@ def test_target_restart_during_fio(env):
         wait_until(lambda: "lost" in env.ipu.log_text()[log0:],
                    "storaged did not notice the target went away", timeout=30)
         wait_held(env, h)
+    except BaseException:
+        if not env.target.alive():
+            env.target.start()   # fio can end
+        revive(env)
+        t.join(300)
+        raise
+    return t, result, log0
+
+
+def test_target_restart_during_fio(env):
+    """The remote target is killed (SIGKILL) in the middle of a guest fio run
+    and started again two seconds later: storaged's initiator holds the
+    guest's requests while it reconnects and resubmits them, so fio sees no
+    error and verify passes; the device reports no error either."""
+    g = env.guest
+    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 4)
+    # about a third of fio's writes have been taken: the run is in its write
+    # phase, far from its end
+    t, result, log0 = fio_kill_target(env, h, "24m", 11, 768, bsrange="4k-16k")
+    try:
         time.sleep(2)
         d = device(env, h)
         assert d["in_flight"] > 0 and d["errors"] == 0, d
@@ -361,17 +382,49 @@ def test_target_restart_during_fio(env):
     finally:
         revive(env)     # on a failure above: the target back so fio can end
         t.join(300)
-    assert not t.is_alive(), "fio did not finish"
     log = env.ipu.log_text()[log0:]
-    assert "exc" not in result, "fio failed across the target restart: %s\n%s" % (
-        result.get("exc"), log[-2000:])
-    j = result["r"]["jobs"][0]
-    assert j["error"] == 0, "fio failed across the target restart: %s\n%s" % (
-        json.dumps(j)[:1500], log[-2000:])
+    j = fio_ok(t, result, log, "the target restart")
     assert j["write"]["io_bytes"] == 24 << 20 and j["read"]["io_bytes"] == 24 << 20
     assert "reconnected" in log, log[-2000:]
     st = device(env, h)
     assert st["errors"] == 0 and st["in_flight"] == 0, st
+    env.sma.delete(h)
+    wait_disk(g, env.vol, present=False)
+
+
+def test_storaged_restart_while_target_down(env):
+    """The target is killed during a guest fio run and storaged (IPU side) is
+    killed and started again while the target is still down: the volume
+    cannot be reopened, yet the device's socket is served again by a
+    stand-in with the same size, QEMU reconnects and the requests left in
+    flight wait there (no error); when the target is back storaged opens the
+    volume in the background, the requests go through and verify passes."""
+    g = env.guest
+    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 5)
+    t, result, log0 = fio_kill_target(env, h, "16m", 13, 512, bs="4k")
+    try:
+        kill_ipu(env)
+        env.ipu.start()
+        d = device(env, h)
+        assert d["reconnecting"] and env.vol in d["failed"], d
+        # QEMU reconnects; the requests it resubmits wait at the stand-in
+        wait_held(env, h)
+        d = device(env, h)
+        assert d["reconnecting"] and d["errors"] == 0, d
+        env.target.start()
+        wait_until(lambda: not device(env, h)["failed"], "the volume did not come back",
+                   timeout=30)
+    finally:
+        if not env.target.alive():
+            env.target.start()   # on a failure above: fio can end
+        revive(env)
+        t.join(300)
+    log = env.ipu.log_text()
+    j = fio_ok(t, result, log, "the restart")
+    assert j["write"]["io_bytes"] == 16 << 20
+    assert "served by a stand-in" in log and "is back" in log, log[-2000:]
+    st = device(env, h)
+    assert st["errors"] == 0 and not st["reconnecting"], st
     env.sma.delete(h)
     wait_disk(g, env.vol, present=False)
 
