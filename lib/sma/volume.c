@@ -345,8 +345,8 @@ int sma_volume_restore(struct ipdk_sma *sma, struct sma_volume *vol, const char 
 		       unsigned int queues, struct ipdk_err *err)
 {
 	struct sma_volume was = *vol;
+	bool resized = false;
 	struct ipdk_err e2;
-	bool retry;
 	int rc;
 
 	snprintf(vol->name, sizeof(vol->name), "%s", name);
@@ -361,18 +361,19 @@ int sma_volume_restore(struct ipdk_sma *sma, struct sma_volume *vol, const char 
 			     vol->block_size, (unsigned long long)was.num_blocks, was.block_size);
 		sma_volume_close(vol);
 		rc = -EINVAL;
+		resized = true;
 	}
 	if (!was.has_geometry)
 		return rc;
+	vol->bdev[0] = 0;
 	vol->has_geometry = true;
 	vol->block_size = was.block_size;
 	vol->num_blocks = was.num_blocks;
 	vol->features = was.features;
 	vol->read_only = was.read_only;
-	/* a remote volume may come back; a local one gone, or resized, does not */
-	retry = vol->remote && rc != -EINVAL;
 	sma_reason_set(vol->failed, sizeof(vol->failed), err->msg);
-	if (open_standin(sma, vol, retry, &e2)) {
+	/* a remote volume may come back; a local one gone, or resized, does not */
+	if (open_standin(sma, vol, vol->remote && !resized, &e2)) {
 		*err = e2;
 		return e2.code;
 	}

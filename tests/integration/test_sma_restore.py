@@ -244,6 +244,38 @@ def test_old_state_file(tmp_path):
         ipu.stop()
 
 
+def test_local_volume_resized(tmp_path):
+    """A local volume back at restart with another size is not the volume the
+    guest knew: the device's requests fail (the stand-in keeps the old size)."""
+    d = str(tmp_path)
+    vid = str(uuid.uuid4())
+    ipu = IpuStoraged(d, name="resized", config=["bdev_ram %s 1" % vid])
+    try:
+        sma = SmaClient(ipu.sma_port)
+        h = sma.create_virtio_blk(local_volume(vid), 2)
+        sma.close()
+        f = Frontend(os.path.join(ipu.vhost_dir, "vblk2.sock"))
+        cfg = f.config()
+        f.close()
+        ipu.stop()
+        ipu.config = ["bdev_ram %s 2" % vid]
+        ipu.start()
+        dev = device(ipu, h)
+        assert "4096 blocks of 512 bytes now, 2048 of 512 before" in dev["failed"], dev
+        assert not dev["reconnecting"]
+        f = Frontend(os.path.join(ipu.vhost_dir, "vblk2.sock"))
+        assert f.config() == cfg
+        f.setup()
+        assert f.request(0, T_IN, 0, read_len=512)[0] == S_IOERR
+        f.close()
+        sma = SmaClient(ipu.sma_port)
+        sma.delete(h)
+        sma.close()
+        assert state_devices(ipu) == []
+    finally:
+        ipu.stop()
+
+
 def test_nvmf_tcp_failed_restore_kept(tmp_path):
     """An nvmf_tcp device whose listen address is taken at restart: kept with
     its volumes, listed failed, in the state file; detach and delete work. Its
