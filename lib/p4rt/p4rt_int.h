@@ -1,8 +1,9 @@
 /*
  * lib/p4rt internals: the model that maps P4Info objects onto TDI objects
  * (model.c), the pipeline bundle decoder (bundle.c), the entity translation
- * for Write and Read (entity.c), packet I/O (packetio.c) and the service state
- * shared by the RPC handlers (service.c).
+ * for Write (entity.c, with bytes.c, profiles.c, cells.c, vsets.c) and Read
+ * (read.c), packet I/O (packetio.c) and the service state shared by the RPC
+ * handlers (service.c).
  */
 #ifndef IPDK_P4RT_INT_H
 #define IPDK_P4RT_INT_H
@@ -288,11 +289,80 @@ int p4_bytes_to_value(const ProtobufCBinaryData *b, uint32_t bits, uint8_t out[T
 		      const char *what, struct ipdk_err *err);
 /* Canonical form (no leading zero bytes, at least one byte), pointing into buf. */
 ProtobufCBinaryData p4_value_to_bytes(const uint8_t v[TDI_VALUE_BYTES], uint8_t *buf);
+/* The low bits of out set, the rest clear. */
+void p4_value_ones(uint8_t out[TDI_VALUE_BYTES], uint32_t bits);
+/* The mask of the plen leading bits of a bits-wide field. */
+void p4_prefix_mask(uint8_t out[TDI_VALUE_BYTES], uint32_t bits, uint32_t plen);
+/* Whether every byte of v is zero. */
+bool p4_value_zero(const uint8_t v[TDI_VALUE_BYTES]);
 
-/* entity.c: one update / read of one entity, with the dataplane locked */
+/* entity.c: one update of one entity, and table entries, with the dataplane locked */
 int p4_write_update(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Update *u,
 		    struct ipdk_err *err);
-/* Calls emit() for each entity matching the (possibly wildcard) request entity. */
+/* The entry's controller_metadata (deprecated by the specification, still kept). */
+uint64_t *p4_te_cookie_ptr(P4__V1__TableEntry *te);
+/* Whether action id is one of table t's actions. */
+bool p4_table_has_action(const struct p4m_table *t, uint32_t id);
+/* A direct action (P4Info id + params) into e's TDI action. */
+int p4_action_in(const struct p4_model *m, const P4__V1__Action *a, struct tdi_entry *e,
+		 const struct p4m_action **out, struct ipdk_err *err);
+/* The match of te into the key of e, a TDI entry of table t. */
+int p4_key_in(const struct p4m_table *t, const P4__V1__TableEntry *te, struct tdi_entry *e,
+	      struct ipdk_err *err);
+/* The table of te (checked against the model) into *out. */
+int p4_table_entry_check(const struct p4_model *m, const P4__V1__TableEntry *te,
+			 const struct p4m_table **out, struct ipdk_err *err);
+/* Queues the meter write of an entry in place and keeps its config for reads. */
+int p4_entry_meter_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_table *t,
+			 struct p4m_cell_obj *c, const struct tdi_entry *e,
+			 const P4__V1__MeterConfig *mc, struct ipdk_err *err);
+
+/* profiles.c: action profile members and groups */
+/* Snapshot and restore of action profile state around an all-or-none batch. */
+void *p4_profiles_save(const struct p4_model *m);
+void p4_profiles_restore(struct p4_model *m, void *saved);
+void p4_profiles_drop(const struct p4_model *m, void *saved);
+int p4_member_write(struct p4_model *m, struct tdi_dev *tdi, int type,
+		    const P4__V1__ActionProfileMember *am, struct ipdk_err *err);
+int p4_group_write(struct p4_model *m, struct tdi_dev *tdi, int type,
+		   const P4__V1__ActionProfileGroup *ag, struct ipdk_err *err);
+/* The group of profile pr at TDI selector index idx, or NULL. */
+struct p4m_group *p4_group_by_idx(struct p4m_profile *pr, uint32_t idx);
+/* Adjusts the reference count of what a TDI action of table t points at. */
+void p4_action_ref(const struct p4_model *m, const struct p4m_table *t,
+		   const struct tdi_entry *e, int delta);
+/* The member id or group index held in a TDI action parameter. */
+uint32_t p4_get_u32(const uint8_t v[TDI_VALUE_BYTES]);
+/* The TableAction of an entry into e's TDI action. */
+int p4_table_action_in(const struct p4_model *m, const struct p4m_table *t,
+		       const P4__V1__TableAction *ta, bool is_default, struct tdi_entry *e,
+		       struct ipdk_err *err);
+
+/* cells.c: counters, meters, registers */
+int p4_cell_write(struct p4_model *m, struct tdi_dev *tdi, int type, const P4__V1__Entity *en,
+		  struct ipdk_err *err);
+/* Checks d (counts for counter c) against the target's counter. */
+int p4_counter_data_check(struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			  const P4__V1__CounterData *d, struct ipdk_err *err);
+/* Queues a counter write: d's counts, or 0 without d. */
+int p4_counter_data_write(struct p4_model *m, struct tdi_dev *tdi, const struct p4m_cell_obj *c,
+			  uint64_t index, const struct tdi_entry *e, const P4__V1__CounterData *d,
+			  struct ipdk_err *err);
+/* Queues a meter config (or a reset when mc is NULL). */
+int p4_meter_cfg_write(struct p4_model *m, struct tdi_dev *tdi, struct p4m_cell_obj *c,
+		       uint64_t index, const struct tdi_entry *e, const P4__V1__MeterConfig *mc,
+		       struct ipdk_err *err);
+
+/* vsets.c: parser value sets */
+int p4_vset_write(const struct p4_model *m, struct tdi_dev *tdi, int type,
+		  const P4__V1__ValueSetEntry *ve, struct ipdk_err *err);
+/* The value set with P4Info id, or NULL. */
+const struct p4m_table *p4_vset_find(const struct p4_model *m, uint32_t id);
+/* A tdi_entry_iterate() callback appending each entry to the array *arg points at. */
+int p4_collect_entry(const struct tdi_entry *e, void *arg);
+
+/* read.c: calls emit() for each entity matching the (possibly wildcard)
+ * request entity, with the dataplane locked. */
 int p4_read_entity(struct p4_model *m, struct tdi_dev *tdi, const P4__V1__Entity *want,
 		   int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err);
 /* pre.c: PacketReplicationEngineEntry (clone sessions) on TDI mirror sessions */
@@ -300,9 +370,5 @@ int p4_pre_write(struct tdi_dev *tdi, int type, const P4__V1__PacketReplicationE
 		 struct ipdk_err *err);
 int p4_pre_read(struct tdi_dev *tdi, const P4__V1__PacketReplicationEngineEntry *want,
 		int (*emit)(P4__V1__Entity *e, void *arg), void *arg, struct ipdk_err *err);
-/* Snapshot and restore of action profile state around an all-or-none batch. */
-void *p4_profiles_save(const struct p4_model *m);
-void p4_profiles_restore(struct p4_model *m, void *saved);
-void p4_profiles_drop(const struct p4_model *m, void *saved);
 
 #endif
