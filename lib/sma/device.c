@@ -222,10 +222,7 @@ int sma_device_create(struct ipdk_sma *sma, const Sma__CreateDeviceRequest *req,
 	if (sma->table) {
 		rc = ipdk_vdev_add(sma->table, &c, err);
 		if (rc) {
-			device_unserve(d);
-			/* the VM is not there (now): a condition to retry, not a missing object */
-			if (rc == -ENOENT || rc == -ECONNREFUSED)
-				rc = err->code = -EHOSTUNREACH;
+			device_unserve(d);   /* a VM not running is -EHOSTDOWN: UNAVAILABLE */
 			goto fail;
 		}
 	}
