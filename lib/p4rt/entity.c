@@ -18,7 +18,6 @@
 
 #include "p4rt_int.h"
 
-#define P4_IDS(x) P4__CONFIG__V1__P4_IDS__PREFIX__##x
 
 /* ---- controller_metadata ------------------------------------------------ */
 

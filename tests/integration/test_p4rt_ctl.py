@@ -1,4 +1,4 @@
-"""p4rt-ctl (tools/p4rt-ctl.c) against a running infrap4d: the namespace
+"""p4rt-ctl (tools/p4rt-ctl/) against a running infrap4d: the namespace
 forwarding tests driven through the CLI with IPDK's syntax.
 
 A daemon runs the default pipeline between two namespaces (LINK ports h1, h2)
