@@ -18,7 +18,6 @@
 
 #include "p4rt_int.h"
 
-
 /* ---- controller_metadata ------------------------------------------------ */
 
 /* The specification deprecates controller_metadata in favour of metadata but
