@@ -295,19 +295,25 @@ def build_image():
     return kernel, initrd
 
 
-# ---- fio, an optional second initramfs layer --------------------------------
+# ---- tools (fio, nvme-cli), an optional second initramfs layer ---------------
 
-def _fio_packages():
-    """fio and the packages of its dependency closure this host lacks."""
+# (Debian package, program it brings) carried by the layer
+LAYER_TOOLS = (("fio", "usr/bin/fio"), ("nvme-cli", "usr/sbin/nvme"))
+
+
+def _layer_packages():
+    """The layer's packages and the packages of their dependency closure this
+    host lacks."""
+    tools = [p for p, _ in LAYER_TOOLS]
     out = _run("apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-               "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", "fio")
+               "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances", *tools)
     names = sorted({l.strip() for l in out.splitlines()
                     if l and not l.startswith((" ", "<"))})
     missing = []
     for p in names:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True,
                            text=True)
-        if p == "fio" or "ok installed" not in r.stdout:
+        if p in tools or "ok installed" not in r.stdout:
             missing.append(p)
     return missing
 
@@ -317,23 +323,25 @@ def _needed(path):
     return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
 
 
-def build_fio_layer():
-    """Returns the path of a cpio archive holding /usr/bin/fio and every shared
-    library it needs (from Debian packages unpacked here, or this host's own
-    copies), building and caching it when needed. Appended to the initramfs
-    (Guest(fio=True)); about 30 MB, so only guests that run fio carry it."""
-    layer_dir = os.path.join(CACHE, "fio")
+def build_tools_layer():
+    """Returns the path of a cpio archive holding fio, nvme (nvme-cli) and every
+    shared library they need (from Debian packages unpacked here, or this
+    host's own copies), building and caching it when needed. Appended to the
+    initramfs (Guest(fio=True)); about 30 MB, so only guests that run fio or
+    nvme carry it."""
+    layer_dir = os.path.join(CACHE, "tools")
     os.makedirs(layer_dir, exist_ok=True)
-    have = sorted(glob.glob(os.path.join(layer_dir, "fio-*.cpio")))
+    have = sorted(glob.glob(os.path.join(layer_dir, "tools-*.cpio")))
     try:
-        pkgs = _fio_packages()
-        ver = re.search(r"^Version: (\S+)", _run("apt-cache", "show", "--no-all-versions",
-                                                  "fio"), re.M).group(1)
+        pkgs = _layer_packages()
+        vers = [re.search(r"^Version: (\S+)", _run("apt-cache", "show", "--no-all-versions",
+                                                    p), re.M).group(1) for p, _ in LAYER_TOOLS]
     except (VMError, AttributeError, FileNotFoundError):
         if have:
             return have[-1]      # offline: the layer we built before
         raise
-    out = os.path.join(layer_dir, "fio-%s.cpio" % ver.replace(":", "_"))
+    name = "-".join("%s_%s" % (p, v) for (p, _), v in zip(LAYER_TOOLS, vers))
+    out = os.path.join(layer_dir, "tools-%s.cpio" % re.sub(r"[^\w.+-]", "_", name))
     if os.path.exists(out):
         return out
     work = tempfile.mkdtemp(prefix="build-", dir=layer_dir)
@@ -351,11 +359,14 @@ def build_fio_layer():
         root = os.path.join(work, "root")
         libdir = os.path.join(root, "lib", "x86_64-linux-gnu")
         os.makedirs(libdir)
-        os.makedirs(os.path.join(root, "usr", "bin"))
         os.makedirs(os.path.join(root, "lib64"))
-        shutil.copy2(os.path.join(stage, "usr", "bin", "fio"), os.path.join(root, "usr", "bin"))
         shutil.copy2("/lib64/ld-linux-x86-64.so.2", os.path.join(root, "lib64"))
-        todo, done = _needed(os.path.join(root, "usr", "bin", "fio")), set()
+        todo, done = [], set()
+        for _, prog in LAYER_TOOLS:
+            dst = os.path.join(root, prog)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(os.path.join(stage, prog), dst)
+            todo += _needed(dst)
         while todo:
             so = todo.pop()
             if so in done:
@@ -363,7 +374,7 @@ def build_fio_layer():
             done.add(so)
             src = index.get(so)
             if not src:
-                raise VMError("fio layer: no %s among the packages or on this host" % so)
+                raise VMError("tools layer: no %s among the packages or on this host" % so)
             dst = os.path.join(libdir, so)
             shutil.copyfile(os.path.realpath(src), dst)
             todo += _needed(dst)
@@ -481,9 +492,9 @@ class Guest:
     """One QEMU guest. Use as a context manager or call start()/stop().
 
     root_ports: how many PCIe root ports (rp0, rp1, ...) to offer for
-    hotplug. mem_mb: guest RAM, a shared memfd. fio: add the fio layer (see
-    build_fio_layer). All sockets and logs go in workdir (made when not
-    given)."""
+    hotplug. mem_mb: guest RAM, a shared memfd. fio: add the tools layer, fio
+    and nvme-cli (see build_tools_layer). All sockets and logs go in workdir
+    (made when not given)."""
 
     _ids = itertools.count(1)
 
@@ -535,7 +546,7 @@ class Guest:
 
     def start(self, boot_timeout=60.0):
         kernel, initrd = build_image()
-        initrd = _initrd_with(initrd, [build_fio_layer()] if self.with_fio else [],
+        initrd = _initrd_with(initrd, [build_tools_layer()] if self.with_fio else [],
                               self.workdir)
         for p in (self.qmp_path, self.ipdk_qmp_path, self.agent_path):
             if os.path.exists(p):

@@ -1,12 +1,13 @@
 """Interop of storaged's NVMe/TCP target with the Linux kernel's nvme-tcp
 initiator in a QEMU guest. The guest reaches the host's storaged over QEMU
-user networking (10.0.2.2 is the host's loopback) and connects by writing
-connect options to /dev/nvme-fabrics (the guest has no nvme-cli). Checked:
-connect with header and data digests and two I/O queues, fio with
+user networking (10.0.2.2 is the host's loopback) and uses nvme-cli (from
+the harness's tools layer). Checked: discovery (the host sees the subsystems
+it may use), connect with header and data digests and two I/O queues, fio with
 verify=crc32c and zero errors, data kept across disconnect and reconnect,
 refusals (unknown NQN, host not allowed) that leave the target serving, and
 the target killed and restarted during a fio run: the kernel holds and
 retries the I/O, the run completes and verify passes."""
+import json
 import os
 import re
 import shutil
@@ -48,15 +49,19 @@ def env(image):
     assert target_ok, "storaged died:\n" + log
 
 
-def connect(g, t, nqn=NQN, extra=""):
-    """Connects and returns (controller name, block device) as the guest sees them."""
-    opts = "transport=tcp,traddr=10.0.2.2,trsvcid=%d,nqn=%s,hostnqn=%s%s" % (
-        t.port, nqn, HOSTNQN, extra)
-    # the answer ("instance=N,cntlid=M") is read from the same open file
-    r = g.run("exec 3<>/dev/nvme-fabrics && echo '%s' >&3 && cat <&3" % opts, timeout=60)
+def nvme(g, t, command, *args, nqn=None):
+    """Runs nvme-cli's command against storaged (10.0.2.2) as HOSTNQN."""
+    cmd = "nvme %s -t tcp -a 10.0.2.2 -s %d --hostnqn %s %s %s" % (
+        command, t.port, HOSTNQN, "-n " + nqn if nqn else "", " ".join(args))
+    return g.run(cmd, timeout=60)
+
+
+def connect(g, t, *args, nqn=NQN):
+    """nvme connect with args; returns (controller name, block device) as the
+    guest sees them."""
+    r = nvme(g, t, "connect", "-o", "json", *args, nqn=nqn)
     assert r.rc == 0, "connect failed: %r\n%s" % (r, g.sh("dmesg | tail -5"))
-    inst = re.search(r"instance=(\d+)", r.out).group(1)
-    ctrl = "nvme%s" % inst
+    ctrl = json.loads(r.out)["device"]
     for _ in range(100):
         devs = g.sh("ls /sys/class/nvme/%s/ | grep -E '^nvme[0-9]+(c[0-9]+)?n1$' || true" % ctrl)
         if devs.strip():
@@ -69,7 +74,7 @@ def connect(g, t, nqn=NQN, extra=""):
 
 
 def disconnect(g, ctrl):
-    g.sh("echo 1 > /sys/class/nvme/%s/delete_controller" % ctrl, timeout=60)
+    g.sh("nvme disconnect -d %s" % ctrl, timeout=60)
 
 
 def fio_job(dev, size="24M", **extra):
@@ -80,9 +85,21 @@ def fio_job(dev, size="24M", **extra):
     return {"global": {}, "jobs": {"v": job}}
 
 
+def test_discover(env):
+    g, t = env
+    r = nvme(g, t, "discover", "-o", "json")
+    assert r.rc == 0, r
+    recs = json.loads(r.out)["records"]
+    # LOCKED does not allow this host: not listed
+    assert [(x["subnqn"], x["trtype"], x["trsvcid"]) for x in recs] == [
+        (NQN, "tcp", str(t.port))], recs
+    # the discovery controller is gone again
+    assert g.sh("ls /sys/class/nvme/ 2>/dev/null; true").split() == []
+
+
 def test_connect_digests_two_queues_fio(env):
     g, t = env
-    ctrl, dev = connect(g, t, extra=",hdr_digest,data_digest,nr_write_queues=1")
+    ctrl, dev = connect(g, t, "--hdr-digest", "--data-digest", "--nr-write-queues=1")
     try:
         log = t.log_text()
         assert re.search(r"controller \d+, queue 2 ", log), log
@@ -106,7 +123,7 @@ def test_data_survives_reconnect(env):
     g.sh("dd if=/dev/urandom of=/tmp/pat bs=64k count=16 2>/dev/null && "
          "dd if=/tmp/pat of=%s bs=64k seek=100 oflag=direct 2>/dev/null" % dev)
     disconnect(g, ctrl)
-    ctrl, dev = connect(g, t, extra=",hdr_digest")
+    ctrl, dev = connect(g, t, "--hdr-digest")
     try:
         got = g.sh("dd if=%s bs=64k skip=100 count=16 iflag=direct 2>/dev/null | md5sum" % dev)
         want = g.sh("md5sum < /tmp/pat")
@@ -117,11 +134,10 @@ def test_data_survives_reconnect(env):
 
 def test_refusals_keep_target_serving(env):
     g, t = env
-    opts = "transport=tcp,traddr=10.0.2.2,trsvcid=%d,hostnqn=%s" % (t.port, HOSTNQN)
-    r = g.run("echo '%s,nqn=nqn.2024-01.io.ipdk:nosuch' > /dev/nvme-fabrics" % opts, timeout=60)
-    assert r.rc != 0
-    r = g.run("echo '%s,nqn=%s' > /dev/nvme-fabrics" % (opts, LOCKED), timeout=60)
-    assert r.rc != 0
+    r = nvme(g, t, "connect", nqn="nqn.2024-01.io.ipdk:nosuch")
+    assert r.rc != 0, r
+    r = nvme(g, t, "connect", nqn=LOCKED)
+    assert r.rc != 0, r
     dmesg = g.sh("dmesg | tail -20")
     assert "Connect Invalid" in dmesg or "invalid host" in dmesg.lower(), dmesg
     assert "host not allowed" in t.log_text()
@@ -152,7 +168,7 @@ def received(t):
 
 
 def restart_during_fio(g, t):
-    ctrl, dev = connect(g, t, extra=",reconnect_delay=1,ctrl_loss_tmo=120")
+    ctrl, dev = connect(g, t, "--reconnect-delay=1", "--ctrl-loss-tmo=120")
     paths = g.sh("ls /sys/class/nvme/%s/" % ctrl)
     assert re.search(r"\bnvme\d+c\d+n1\b", paths), "no multipath head over the namespace: " + paths
     result = {}
