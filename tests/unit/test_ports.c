@@ -484,7 +484,7 @@ static void link_datapath(struct fx *f, enum ipdk_link_mode mode)
 {
 	struct ipdk_port_cfg cfg;
 	struct ipdk_port *ports[2];
-	uint8_t frame[128];
+	uint8_t frame[256];   /* the largest frame below is 140 bytes */
 	size_t len;
 	int tap_sock, peer_sock, i;
 
