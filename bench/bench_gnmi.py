@@ -55,6 +55,8 @@ class Daemon:
         self.sock = os.path.join(wd, "ctl.sock")
         self.log_path = os.path.join(wd, "infrap4d.log")
         self.log = open(self.log_path, "w")
+        # its own state file (written after every Set, as in production)
+        args = ["--state-file", os.path.join(wd, "state.json")] + args
         self.proc = subprocess.Popen([INFRAP4D, "-S", self.sock] + args, stdout=self.log,
                                      stderr=subprocess.STDOUT)
         self._wait_ready()

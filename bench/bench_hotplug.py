@@ -105,7 +105,8 @@ def main():
     sock = os.path.join(wd, "vhost.sock")
     log = open(os.path.join(wd, "infrap4d.log"), "w")
     d = subprocess.Popen([INFRAP4D, "-S", os.path.join(wd, "ctl.sock"),
-                          "--port", "name=vm0,type=vhost,socket=" + sock],
+                          "--port", "name=vm0,type=vhost,socket=" + sock,
+                          "--state-file", "none"],
                          stdout=log, stderr=subprocess.STDOUT)
     g = ipdk_vm.Guest(workdir=wd, root_ports=2)
     try:

@@ -42,7 +42,7 @@ ip netns exec ipdk-h1 ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev eth
 ip netns exec ipdk-h2 ip neigh replace 10.0.0.1 lladdr 02:00:00:00:00:01 dev eth0 nud permanent
 
 echo "== starting infrap4d (log: $log)"
-"$bin/daemons/infrap4d/infrap4d" -S "$sock" \
+"$bin/daemons/infrap4d/infrap4d" -S "$sock" --state-file none \
 	--port name=h1,type=link,netdev=ipdk-h1 \
 	--port name=h2,type=link,netdev=ipdk-h2 \
 	--entry "l2_fwd match 02:00:00:00:00:02 action l2_forward port 1" \

@@ -30,6 +30,7 @@ void infrap4d_cfg_init(struct infrap4d_cfg *cfg)
 	cfg->gnmi_enabled = true;
 	snprintf(cfg->gnmi_listen, sizeof(cfg->gnmi_listen), "0.0.0.0:9339");
 	cfg->port_slots = INFRAP4D_DEFAULT_PORT_SLOTS;
+	snprintf(cfg->state_file, sizeof(cfg->state_file), "%s", INFRAP4D_DEFAULT_STATE_FILE);
 }
 
 /* The "gnmi" object: { "enabled": BOOL, "listen": "HOST:PORT" }. */
@@ -518,6 +519,17 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		}
 		return 0;
 	}
+	if (!strcmp(key, "state_file")) {
+		const char *sf = json_string_value(v);
+
+		if (json_is_null(v) || (sf && !strcmp(sf, "none")))
+			sf = "";
+		else if (!sf || !sf[0] || strlen(sf) >= sizeof(cfg->state_file))
+			return ipdk_err_set(err, -EINVAL, "%s: state_file must be a path shorter than %zu, \"none\" or null",
+					    path, sizeof(cfg->state_file));
+		snprintf(cfg->state_file, sizeof(cfg->state_file), "%s", sf);
+		return 0;
+	}
 	if (!strcmp(key, "log_level")) {
 		int lvl = json_is_string(v) ? ipdk_log_level_parse(json_string_value(v)) : -1;
 
@@ -545,7 +557,7 @@ static int load_misc(struct infrap4d_cfg *cfg, const char *key, json_t *v, const
 		return 0;
 	}
 	return ipdk_err_set(err, -EINVAL,
-			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime, gnmi, virtual_devices)",
+			    "%s: unknown key \"%s\" (known: pipeline, ports, threads, dpdk, control_socket, log_level, entries, p4runtime, gnmi, virtual_devices, state_file)",
 			    path, key);
 }
 

@@ -49,6 +49,7 @@ struct infrap4d_cfg {
 	bool gnmi_explicit;                 /* asked for: failing to start is fatal */
 	char gnmi_listen[128];              /* default 0.0.0.0:9339 */
 	unsigned int port_slots;            /* pipeline port ids (default 16) */
+	char state_file[IPDK_PATH_MAX];     /* what gNMI made, kept across restarts ("" = none) */
 	/* virtual device hosts ("virtual_devices": {"hosts": [...]}), served over gNMI */
 	struct infrap4d_vdev_host {
 		char name[48];
@@ -60,6 +61,7 @@ struct infrap4d_cfg {
 };
 
 #define INFRAP4D_DEFAULT_PORT_SLOTS 16
+#define INFRAP4D_DEFAULT_STATE_FILE "/var/lib/ipdk/infrap4d-state.json"
 
 #define INFRAP4D_DEFAULT_CERT_DIR "/etc/ipdk/certs"
 

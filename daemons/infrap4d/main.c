@@ -58,13 +58,17 @@ static void usage(FILE *f)
 "      --gnmi-listen ADDR   listen on ADDR (default 0.0.0.0:9339); failing is then fatal\n"
 "      --no-gnmi            do not serve gNMI\n"
 "      --port-slots N       pipeline port ids for ports added at runtime (default %u)\n"
+"      --state-file PATH    keeps what gNMI made (hosts, ports and their ids, virtual\n"
+"                           devices) across restarts: written after every Set, restored\n"
+"                           at start (default %s;\n"
+"                           \"none\": keep nothing)\n"
 "  -h, --help               show this help\n", INFRAP4D_DEFAULT_SOCKET, INFRAP4D_DEFAULT_CERT_DIR,
-		INFRAP4D_DEFAULT_PORT_SLOTS);
+		INFRAP4D_DEFAULT_PORT_SLOTS, INFRAP4D_DEFAULT_STATE_FILE);
 }
 
 enum { OPT_P4INFO = 255, OPT_CPUS = 256, OPT_BUSY, OPT_HUGE, OPT_MEM, OPT_CHECK, OPT_SYSLOG,
        OPT_P4RT_LISTEN, OPT_NO_P4RT, OPT_GRPC_SEC, OPT_GRPC_CERTS, OPT_P4RT_CPU, OPT_P4RT_DEV,
-       OPT_GNMI_LISTEN, OPT_NO_GNMI, OPT_PORT_SLOTS };
+       OPT_GNMI_LISTEN, OPT_NO_GNMI, OPT_PORT_SLOTS, OPT_STATE_FILE };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -91,6 +95,7 @@ static const struct option long_opts[] = {
 	{ "gnmi-listen", required_argument, NULL, OPT_GNMI_LISTEN },
 	{ "no-gnmi", no_argument, NULL, OPT_NO_GNMI },
 	{ "port-slots", required_argument, NULL, OPT_PORT_SLOTS },
+	{ "state-file", required_argument, NULL, OPT_STATE_FILE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -112,6 +117,7 @@ struct cli {
 	const char *gnmi_listen;
 	bool no_gnmi;
 	unsigned int port_slots;            /* 0: not set */
+	const char *state_file;             /* NULL: not set; "none": no file */
 };
 
 static int parse_cpus(const char *s, struct ipdk_dpdk_runner_cfg *t, struct ipdk_err *err)
@@ -197,6 +203,14 @@ static int parse_args(int argc, char **argv, struct cli *cli)
 					INFRAP4D_MAX_PORTS);
 				return 2;
 			}
+			break;
+		case OPT_STATE_FILE:
+			if (!optarg[0] || strlen(optarg) >= IPDK_PATH_MAX) {
+				fprintf(stderr, "infrap4d: --state-file: expected a path shorter than %d or \"none\"\n",
+					IPDK_PATH_MAX);
+				return 2;
+			}
+			cli->state_file = optarg;
 			break;
 		case OPT_GRPC_CERTS: cli->grpc_cert_dir = optarg; break;
 		case OPT_P4RT_CPU: cli->p4rt_cpu_port = optarg; break;
@@ -339,6 +353,9 @@ static int make_cfg(const struct cli *cli, struct infrap4d_cfg *cfg, struct ipdk
 		cfg->log_syslog = true;
 	if (cli->port_slots)
 		cfg->port_slots = cli->port_slots;
+	if (cli->state_file)
+		snprintf(cfg->state_file, sizeof(cfg->state_file), "%s",
+			 strcmp(cli->state_file, "none") ? cli->state_file : "");
 	if (cli->gnmi_listen) {
 		if (strlen(cli->gnmi_listen) >= sizeof(cfg->gnmi_listen))
 			return ipdk_err_set(err, -EINVAL, "--gnmi-listen %s: too long", cli->gnmi_listen);

@@ -169,6 +169,11 @@ int ipdk_gnmi_server_port(const struct ipdk_gnmi_server *srv);
  * that did not come through Set, e.g. a hotplug completing). */
 void ipdk_gnmi_server_changed(struct ipdk_gnmi_server *srv);
 
+/* Calls fn(arg) after every Set that was handed to the models (applied or not:
+ * a failed unplug changes an entry's state), with other Sets held off until it
+ * returns; the daemon saves its state file there. */
+void ipdk_gnmi_server_on_set(struct ipdk_gnmi_server *srv, void (*fn)(void *arg), void *arg);
+
 /* Stops the server (open subscriptions are cancelled) and frees it; srv may be NULL. */
 void ipdk_gnmi_server_destroy(struct ipdk_gnmi_server *srv);
 
@@ -194,6 +199,10 @@ struct ipdk_gnmi_port_ops {
 		    void *arg);
 	/* Copies the running pipeline's name into buf. */
 	void (*pipeline_name)(void *ctx, char *buf, size_t size);
+	/* Creates a port at pipeline port id (slot) id; optional, used to restore
+	 * ports from the state file with the ids they had. */
+	int (*add_at)(void *ctx, const struct ipdk_port_cfg *cfg, uint32_t id,
+		      struct ipdk_err *err);
 };
 
 struct ipdk_gnmi_ports;
@@ -237,5 +246,23 @@ void ipdk_gnmi_vdevs_set_server(struct ipdk_gnmi_vdevs *vm, struct ipdk_gnmi_ser
 
 /* Frees the virtual device model (after the server that used it). */
 void ipdk_gnmi_vdevs_free(struct ipdk_gnmi_vdevs *vm);
+
+/* ---- The state file ------------------------------------------------------------ */
+
+/* Restores what a state file written by ipdk_gnmi_state_save() holds, into
+ * models that have nothing made through gNMI yet (vm may be NULL): hosts, then
+ * ports with their pipeline port ids, then the virtual device entries as they
+ * were (plugged, without calling the hotplug driver). A missing file is no
+ * error. A file that cannot be read or parsed, or whose entries are malformed,
+ * fails with the file and the reason and changes nothing. Entries that cannot
+ * be made again (a netdev gone, a port id taken, an unknown host) are logged
+ * and kept for the next save, with the reason. */
+int ipdk_gnmi_state_load(const char *path, struct ipdk_gnmi_ports *pm,
+			 struct ipdk_gnmi_vdevs *vm, struct ipdk_err *err);
+
+/* Writes what was made through gNMI (hosts, ports with their keys and ids,
+ * virtual devices with their state) to path: a temporary file renamed over it. */
+int ipdk_gnmi_state_save(const char *path, struct ipdk_gnmi_ports *pm,
+			 struct ipdk_gnmi_vdevs *vm, struct ipdk_err *err);
 
 #endif

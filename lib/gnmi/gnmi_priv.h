@@ -22,6 +22,8 @@ struct ipdk_gnmi_server {
 	struct ipdk_gnmi_model models[GNMI_MAX_MODELS];
 	unsigned int n_models;
 	pthread_mutex_t set_lock;      /* one Set at a time */
+	void (*on_set)(void *arg);     /* after each Set (ipdk_gnmi_server_on_set) */
+	void *on_set_arg;
 
 	/* subscriptions (subscribe.c) */
 	pthread_mutex_t sub_lock;
@@ -73,5 +75,22 @@ void gnmi_subscribe_half_close(struct ipdk_rpc_call *call);
 void gnmi_subscribe_done(struct ipdk_rpc_call *call, bool cancelled);
 int gnmi_subs_start(struct ipdk_gnmi_server *srv, struct ipdk_err *err);
 void gnmi_subs_stop(struct ipdk_gnmi_server *srv);
+
+/* The state file (state.c) and what each model gives and takes for it:
+ * JSON entries of what was made through gNMI, and their restoration. */
+struct json_t;
+/* Keeps entry e of the state file in *list (made when NULL) with the reason
+ * it could not be made again, and logs it. */
+void gnmi_state_keep(struct json_t **list, const char *what, const char *name,
+		     struct json_t *e, const char *why);
+/* Sets member name of object o to val, as a JSON number when number. */
+void gnmi_state_put(struct json_t *o, const char *name, bool number, const char *val);
+struct json_t *gnmi_ports_state(struct ipdk_gnmi_ports *pm);
+int gnmi_ports_check(const char *file, struct json_t *ports, struct ipdk_err *err);
+void gnmi_ports_restore(struct ipdk_gnmi_ports *pm, struct json_t *ports);
+int gnmi_vdevs_state(struct ipdk_gnmi_vdevs *vm, struct json_t *root);
+int gnmi_vdevs_check(const char *file, struct json_t *root, struct ipdk_err *err);
+void gnmi_vdevs_restore_hosts(struct ipdk_gnmi_vdevs *vm, struct json_t *hosts);
+void gnmi_vdevs_restore_devices(struct ipdk_gnmi_vdevs *vm, struct json_t *devices);
 
 #endif

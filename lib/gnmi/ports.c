@@ -25,6 +25,10 @@
  * (vdevs.c) makes and removes its virtio-net ports through this same path
  * (ipdk_gnmi_ports_apply), adding the settings only it has (mac, slot, VF/PF).
  * A plug that fails is a failed creation: the Set is rolled back.
+ *
+ * For the state file (state.c), the ports made through gNMI are given out
+ * with their keys and ids and made again at start at the same ids; entries
+ * that cannot be made again are kept (pending) until a Set names the port.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -35,9 +39,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
+
 #include "ipdk/log.h"
 #include "ipdk/gnmi.h"
 #include "ipdk/vdev.h"
+#include "gnmi_priv.h"
 
 enum key_id {
 	K_PORT_TYPE, K_DEVICE_TYPE, K_QUEUES, K_SOCKET_PATH, K_HOST_NAME, K_PCI_BDF,
@@ -86,6 +93,7 @@ struct ipdk_gnmi_ports {
 	struct ipdk_vdev_table *vdevs;     /* hosts to hotplug VHOST ports into, or NULL */
 	const struct ipdk_vdev_cfg *extra; /* during ipdk_gnmi_ports_apply(): device settings */
 	size_t n_extra;
+	json_t *pending;                   /* state file entries not restored, kept */
 };
 
 enum action { A_KEEP, A_CREATE, A_DELETE, A_RECREATE };
@@ -868,6 +876,27 @@ fail:
 	return rc;
 }
 
+/* A Set that names a port (or all of them) supersedes what the state file
+ * kept of it. */
+static void pending_drop(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_path *path)
+{
+	const char *name = ipdk_gnmi_path_key(path, 1, "name");
+	size_t i = 0;
+
+	while (pm->pending && i < json_array_size(pm->pending)) {
+		json_t *e = json_array_get(pm->pending, i);
+		const char *n = json_string_value(json_object_get(e, "name"));
+
+		if (!name || !strcmp(name, "*") || (n && !strcmp(n, name))) {
+			IPDK_LOG_INFO("gNMI: port %s: the entry the state file kept is dropped",
+				      n ? n : "?");
+			json_array_remove(pm->pending, i);
+		} else {
+			i++;
+		}
+	}
+}
+
 /* A Set's operations on /interfaces; pm->lock held. */
 static int ports_set_locked(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_set_op *ops,
 			    size_t n, struct ipdk_err *err)
@@ -886,6 +915,8 @@ static int ports_set_locked(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_s
 		rc = finish_plans(pm, &plans, &any, err);
 	if (!rc && any)
 		rc = apply(pm, &plans, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		pending_drop(pm, &ops[i].path);
 	free(plans.v);
 	return rc;
 }
@@ -983,6 +1014,155 @@ void ipdk_gnmi_ports_free(struct ipdk_gnmi_ports *pm)
 		pm->recs = r->next;
 		free(r);
 	}
+	json_decref(pm->pending);
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);
+}
+
+/* ---- the state file -------------------------------------------------------------- */
+
+struct state_arg {
+	struct ipdk_gnmi_ports *pm;
+	json_t *ports;
+};
+
+static json_t *ks_json(const struct keyset *ks)
+{
+	json_t *o = json_object();
+
+	for (int k = 0; k < K_MAX; k++) {
+		if (!ks->set[k])
+			continue;
+		gnmi_state_put(o, keys[k].name, keys[k].number, ks->val[k]);
+	}
+	return o;
+}
+
+static int state_one(void *arg, const struct ipdk_gnmi_port_info *info)
+{
+	struct state_arg *a = arg;
+	struct rec *r = rec_find(a->pm, info->cfg.name);
+
+	if (r)
+		json_array_append_new(a->ports, json_pack("{s:s, s:I, s:o}", "name", r->ks.name,
+							  "id", (json_int_t)info->id,
+							  "config", ks_json(&r->ks)));
+	return 0;
+}
+
+static bool port_live(struct ipdk_gnmi_ports *pm, const char *name)
+{
+	uint32_t id;
+
+	return !ipdk_gnmi_ports_id(pm, name, &id);
+}
+
+json_t *gnmi_ports_state(struct ipdk_gnmi_ports *pm)
+{
+	struct state_arg a = { .pm = pm, .ports = json_array() };
+	size_t i;
+	json_t *e;
+
+	pthread_mutex_lock(&pm->lock);
+	pm->ops.list(pm->ctx, state_one, &a);
+	/* kept also when a configured port has the name: it may go again */
+	json_array_foreach(pm->pending, i, e)
+		json_array_append(a.ports, e);
+	pthread_mutex_unlock(&pm->lock);
+	return a.ports;
+}
+
+/* Turns an entry's "config" object into keys (checked by gnmi_ports_check). */
+static void ks_from_json(struct keyset *ks, const char *name, json_t *config)
+{
+	const char *key;
+	json_t *v;
+
+	memset(ks, 0, sizeof(*ks));
+	snprintf(ks->name, sizeof(ks->name), "%s", name);
+	json_object_foreach(config, key, v) {
+		char text[32];
+		int k = key_find(key);
+
+		if (json_is_integer(v)) {
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+			ks_put(ks, (enum key_id)k, text);
+		} else {
+			ks_put(ks, (enum key_id)k, json_string_value(v));
+		}
+	}
+}
+
+int gnmi_ports_check(const char *file, json_t *ports, struct ipdk_err *err)
+{
+	const char *name, *key;
+	json_t *e, *config, *v;
+	json_int_t id;
+	size_t i;
+
+	if (ports && !json_is_array(ports))
+		return ipdk_err_set(err, -EINVAL, "state file %s: \"ports\" must be an array", file);
+	json_array_foreach(ports, i, e) {
+		if (json_unpack(e, "{s:s, s:I, s:o}", "name", &name, "id", &id, "config", &config) ||
+		    !json_is_object(config))
+			return ipdk_err_set(err, -EINVAL, "state file %s: ports[%zu]: expected "
+					    "{\"name\": STRING, \"id\": NUMBER, \"config\": "
+					    "OBJECT}", file, i);
+		if (!name[0] || strlen(name) >= IPDK_NAME_MAX || id < 0 || id >= UINT32_MAX)
+			return ipdk_err_set(err, -EINVAL, "state file %s: ports[%zu]: bad name or "
+					    "id", file, i);
+		json_object_foreach(config, key, v) {
+			if (key_find(key) < 0)
+				return ipdk_err_set(err, -EINVAL, "state file %s: port %s: unknown "
+						    "key \"%s\"", file, name, key);
+			if (!(json_is_string(v) && json_string_length(v) < IPDK_GNMI_VALUE_MAX) &&
+			    !(json_is_integer(v) && json_integer_value(v) >= 0))
+				return ipdk_err_set(err, -EINVAL, "state file %s: port %s: %s must "
+						    "be a string or a number", file, name, key);
+		}
+	}
+	return 0;
+}
+
+static void restore_port(struct ipdk_gnmi_ports *pm, json_t *e)
+{
+	const char *name = json_string_value(json_object_get(e, "name"));
+	uint32_t id = (uint32_t)json_integer_value(json_object_get(e, "id"));
+	struct ipdk_port_cfg cfg;
+	struct keyset ks;
+	struct ipdk_err err;
+	uint32_t got;
+	int rc;
+
+	ipdk_err_clear(&err);
+	ks_from_json(&ks, name, json_object_get(e, "config"));
+	if (port_live(pm, name)) {
+		gnmi_state_keep(&pm->pending, "port", name, e, "a port of that name exists "
+				"(from the daemon's configuration, which comes first)");
+		return;
+	}
+	rc = validate(pm, &ks, &cfg, &err);
+	if (!rc && pm->ops.add_at)
+		rc = pm->ops.add_at(pm->ctx, &cfg, id, &err);
+	else if (!rc)
+		rc = pm->ops.add(pm->ctx, &cfg, &got, &err);
+	if (!rc)
+		rc = rec_set(pm, &ks) ? ipdk_err_set(&err, -ENOMEM, "out of memory") : 0;
+	if (rc) {
+		gnmi_state_keep(&pm->pending, "port", name, e, err.msg);
+		return;
+	}
+	IPDK_LOG_INFO("state file: port %s restored (%s) with port id %u", name,
+		      ipdk_port_type_name(cfg.type), id);
+}
+
+void gnmi_ports_restore(struct ipdk_gnmi_ports *pm, json_t *ports)
+{
+	size_t i;
+	json_t *e;
+
+	pthread_mutex_lock(&pm->lock);
+	json_array_foreach(ports, i, e)
+		restore_port(pm, e);
+	pthread_mutex_unlock(&pm->lock);
 }

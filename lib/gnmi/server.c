@@ -701,6 +701,8 @@ static void on_set(struct ipdk_rpc_call *call, const ProtobufCMessage *msg)
 	if (!rc) {
 		pthread_mutex_lock(&srv->set_lock);
 		rc = do_set(srv, ops, n, &err);
+		if (srv->on_set)
+			srv->on_set(srv->on_set_arg);
 		pthread_mutex_unlock(&srv->set_lock);
 	}
 	if (rc) {
@@ -823,6 +825,14 @@ int ipdk_gnmi_server_start(struct ipdk_gnmi_server *srv, struct ipdk_err *err)
 int ipdk_gnmi_server_port(const struct ipdk_gnmi_server *srv)
 {
 	return ipdk_rpc_server_port(srv->rpc);
+}
+
+void ipdk_gnmi_server_on_set(struct ipdk_gnmi_server *srv, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&srv->set_lock);
+	srv->on_set = fn;
+	srv->on_set_arg = arg;
+	pthread_mutex_unlock(&srv->set_lock);
 }
 
 void ipdk_gnmi_server_changed(struct ipdk_gnmi_server *srv)

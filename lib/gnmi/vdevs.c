@@ -19,6 +19,10 @@
  * Like the port model, a Set is planned in full (deletes, replaces, updates),
  * checked, and then applied in the order device removals, host removals, host
  * additions, device additions; a step that fails undoes the earlier ones.
+ *
+ * For the state file (state.c), the hosts made through gNMI and every entry of
+ * the table are given out, and restored at start (entries as plugged, without
+ * QEMU); what cannot be restored is kept (pending) until a Set names it.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,8 +32,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ipdk/log.h"
 #include "ipdk/gnmi.h"
+#include "gnmi_priv.h"
 
 enum { D_TYPE, D_HOST, D_SOCKET, D_QUEUES, D_PHYS, D_BUS, D_MAC, D_PF, D_VF, D_MAX };
 enum { H_QMP, H_PREFIX, H_SLOTS, H_TIMEOUT, H_MAX };
@@ -75,6 +82,8 @@ struct ipdk_gnmi_vdevs {
 	struct ipdk_gnmi_server *srv;
 	pthread_mutex_t lock;
 	struct drec *recs;
+	struct drec *hosts_made;               /* hosts made here, not configured (no keys) */
+	json_t *pending_hosts, *pending_devs;  /* state file entries not restored */
 };
 
 enum action { A_KEEP, A_CREATE, A_DELETE, A_RECREATE };
@@ -101,9 +110,9 @@ static const struct key_def *defs(bool host, int *n)
 	return host ? hkeys : dkeys;
 }
 
-static struct drec *rec_find(struct ipdk_gnmi_vdevs *vm, const char *name)
+static struct drec *rec_find(struct drec *list, const char *name)
 {
-	for (struct drec *r = vm->recs; r; r = r->next)
+	for (struct drec *r = list; r; r = r->next)
 		if (!strcmp(r->name, name))
 			return r;
 	return NULL;
@@ -263,7 +272,7 @@ static int emit_device(struct ipdk_gnmi_vdevs *vm, struct emitter *e,
 		       const struct ipdk_vdev_info *info)
 {
 	const struct ipdk_vdev_cfg *c = &info->cfg;
-	struct drec *r = rec_find(vm, c->name);
+	struct drec *r = rec_find(vm->recs, c->name);
 	struct kv derived;
 	uint32_t id;
 
@@ -350,7 +359,7 @@ static int items_load(struct ipdk_gnmi_vdevs *vm, struct items *it, struct ipdk_
 		p->new = p->old;
 	}
 	for (size_t i = 0; !rc && i < s.n_dev; i++) {
-		struct drec *r = rec_find(vm, s.dev[i].cfg.name);
+		struct drec *r = rec_find(vm->recs, s.dev[i].cfg.name);
 
 		p = item_get(it, false, s.dev[i].cfg.name, err);
 		if (!p) {
@@ -783,25 +792,25 @@ static int host_add(struct ipdk_gnmi_vdevs *vm, const char *name, const struct k
 	return ipdk_vdev_host_add(vm->t, name, &hc, err);
 }
 
-static int rec_set(struct ipdk_gnmi_vdevs *vm, const char *name, const struct kv *kv)
+static int rec_set(struct drec **list, const char *name, const struct kv *kv)
 {
-	struct drec *r = rec_find(vm, name);
+	struct drec *r = rec_find(*list, name);
 
 	if (!r) {
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return -ENOMEM;
 		snprintf(r->name, sizeof(r->name), "%s", name);
-		r->next = vm->recs;
-		vm->recs = r;
+		r->next = *list;
+		*list = r;
 	}
 	r->keys = *kv;
 	return 0;
 }
 
-static void rec_drop(struct ipdk_gnmi_vdevs *vm, const char *name)
+static void rec_drop(struct drec **list, const char *name)
 {
-	for (struct drec **rp = &vm->recs; *rp; rp = &(*rp)->next)
+	for (struct drec **rp = list; *rp; rp = &(*rp)->next)
 		if (!strcmp((*rp)->name, name)) {
 			struct drec *r = *rp;
 
@@ -809,6 +818,36 @@ static void rec_drop(struct ipdk_gnmi_vdevs *vm, const char *name)
 			free(r);
 			return;
 		}
+}
+
+/* A Set that names an entry (or all of a kind) supersedes what the state
+ * file kept of it. */
+static void pending_drop(struct ipdk_gnmi_vdevs *vm, const struct ipdk_gnmi_path *path)
+{
+	const char *name = ipdk_gnmi_path_key(path, 1, "name");
+	int kind = -1;
+
+	if (path->n >= 2)
+		kind = !strcmp(path->elem[1].name, "host");
+	for (int host = 0; host < 2; host++) {
+		json_t *list = host ? vm->pending_hosts : vm->pending_devs;
+		size_t i = 0;
+
+		if (!kind_is(kind, host))
+			continue;
+		while (list && i < json_array_size(list)) {
+			const char *n = json_string_value(json_object_get(json_array_get(list, i),
+									   "name"));
+
+			if (!name || !strcmp(name, "*") || (n && !strcmp(n, name))) {
+				IPDK_LOG_INFO("gNMI: %s %s: the entry the state file kept is "
+					      "dropped", host ? "host" : "device", n ? n : "?");
+				json_array_remove(list, i);
+			} else {
+				i++;
+			}
+		}
+	}
 }
 
 static bool removes(const struct item *p)
@@ -832,7 +871,7 @@ static void rollback(struct ipdk_gnmi_vdevs *vm, struct items *it)
 		if (!p->host && p->done_create && device_remove(vm, p->name, &e))
 			IPDK_LOG_ERR("gNMI rollback: %s", e.msg);
 		if (!p->host && p->done_create)
-			rec_drop(vm, p->name);
+			rec_drop(&vm->recs, p->name);
 	}
 	for (size_t i = it->n; i-- > 0;) {
 		struct item *p = &it->v[i];
@@ -867,7 +906,7 @@ static int apply(struct ipdk_gnmi_vdevs *vm, struct items *it, struct ipdk_err *
 		rc = device_remove(vm, p->name, err);
 		if (!rc) {
 			p->done_delete = true;
-			rec_drop(vm, p->name);
+			rec_drop(&vm->recs, p->name);
 		}
 	}
 	for (size_t i = 0; i < it->n && !rc; i++) {
@@ -896,11 +935,19 @@ static int apply(struct ipdk_gnmi_vdevs *vm, struct items *it, struct ipdk_err *
 			continue;
 		rc = device_add(vm, &p->cfg, err);
 		p->done_create = !rc;
-		if (!rc && rec_set(vm, p->name, &p->new))
+		if (!rc && rec_set(&vm->recs, p->name, &p->new))
 			rc = ipdk_err_set(err, -ENOMEM, "device %s: out of memory", p->name);
 	}
 	if (rc)
 		rollback(vm, it);
+	for (size_t i = 0; i < it->n && !rc; i++) {
+		struct item *p = &it->v[i];
+
+		if (p->host && p->action == A_DELETE)
+			rec_drop(&vm->hosts_made, p->name);
+		else if (p->host && adds(p) && rec_set(&vm->hosts_made, p->name, &p->old))
+			rc = ipdk_err_set(err, -ENOMEM, "host %s: out of memory", p->name);
+	}
 	return rc;
 }
 
@@ -920,6 +967,8 @@ static int vdevs_set(void *ctx, const struct ipdk_gnmi_set_op *ops, size_t n,
 		rc = finish(vm, &it, &any, err);
 	if (!rc && any)
 		rc = apply(vm, &it, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		pending_drop(vm, &ops[i].path);
 	pthread_mutex_unlock(&vm->lock);
 	/* A failed unplug changed an entry's state although the Set failed. */
 	if (rc && any && vm->srv)
@@ -974,6 +1023,300 @@ void ipdk_gnmi_vdevs_free(struct ipdk_gnmi_vdevs *vm)
 		vm->recs = r->next;
 		free(r);
 	}
+	while (vm->hosts_made)
+		rec_drop(&vm->hosts_made, vm->hosts_made->name);
+	json_decref(vm->pending_hosts);
+	json_decref(vm->pending_devs);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
+}
+
+/* ---- the state file -------------------------------------------------------------- */
+
+static json_t *kv_json(const struct kv *kv, bool host)
+{
+	int n;
+	const struct key_def *d = defs(host, &n);
+	json_t *o = json_object();
+
+	for (int k = 0; k < n; k++) {
+		if (!kv->set[k])
+			continue;
+		gnmi_state_put(o, d[k].name, d[k].number, kv->val[k]);
+	}
+	return o;
+}
+
+/* A table entry: its configuration as chosen (slot, bus), state and note, and
+ * the keys it was given here when it was made through /virtual-devices. */
+static json_t *device_json(struct ipdk_gnmi_vdevs *vm, const struct ipdk_vdev_info *info)
+{
+	const struct ipdk_vdev_cfg *c = &info->cfg;
+	struct drec *r = rec_find(vm->recs, c->name);
+	struct kv kv;
+	json_t *o;
+
+	kv_derive(&kv, c);
+	o = kv_json(&kv, false);
+	json_object_set_new(o, "name", json_string(c->name));
+	json_object_set_new(o, "physical-id", json_integer(c->physical_id));
+	json_object_set_new(o, "pci-bus", json_string(c->pci_bus));
+	json_object_set_new(o, "state", json_string(ipdk_vdev_state_name(info->state)));
+	if (info->note[0])
+		json_object_set_new(o, "note", json_string(info->note));
+	if (r)
+		json_object_set_new(o, "config", kv_json(&r->keys, false));
+	return o;
+}
+
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Appends the entries of pending whose names are not live (a device made
+ * through /interfaces since supersedes the one kept). */
+static void add_pending(json_t *out, json_t *pending, const char *const *live, size_t n)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(pending, i, e)
+		if (!name_in(json_string_value(json_object_get(e, "name")), live, n))
+			json_array_append(out, e);
+}
+
+int gnmi_vdevs_state(struct ipdk_gnmi_vdevs *vm, json_t *root)
+{
+	json_t *hosts, *devs;
+	const char **names;
+	struct snap s;
+	struct kv kv;
+
+	if (snap_take(vm, &s, NULL))
+		return -ENOMEM;
+	names = calloc(s.n_dev + 1, sizeof(*names));
+	hosts = json_array();
+	devs = json_array();
+	if (!names || !hosts || !devs) {
+		free(names);
+		json_decref(hosts);
+		json_decref(devs);
+		snap_free(&s);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&vm->lock);
+	for (size_t i = 0; i < s.n_host; i++) {
+		json_t *o;
+
+		if (!rec_find(vm->hosts_made, s.host[i].name))
+			continue;
+		host_kv(&kv, &s.host[i]);
+		o = kv_json(&kv, true);
+		json_object_set_new(o, "name", json_string(s.host[i].name));
+		json_array_append_new(hosts, o);
+	}
+	add_pending(hosts, vm->pending_hosts, NULL, 0);
+	for (size_t i = 0; i < s.n_dev; i++) {
+		names[i] = s.dev[i].cfg.name;
+		json_array_append_new(devs, device_json(vm, &s.dev[i]));
+	}
+	add_pending(devs, vm->pending_devs, names, s.n_dev);
+	pthread_mutex_unlock(&vm->lock);
+	json_object_set_new(root, "hosts", hosts);
+	json_object_set_new(root, "devices", devs);
+	free(names);
+	snap_free(&s);
+	return 0;
+}
+
+/* A device entry's own members: state, note, and the keys it was given here. */
+static int device_member(const char *key, json_t *v, struct ipdk_vdev_info *info,
+			 struct ipdk_err *err)
+{
+	const char *s = json_string_value(v), *ck;
+	json_t *cv;
+
+	if (!strcmp(key, "state")) {
+		if (s && !strcmp(s, "unplug-failed"))
+			info->state = IPDK_VDEV_UNPLUG_FAILED;
+		else if (!s || strcmp(s, "plugged"))
+			return ipdk_err_set(err, -EINVAL, "state must be plugged or unplug-failed");
+		return 0;
+	}
+	if (!strcmp(key, "note")) {
+		if (!s)
+			return ipdk_err_set(err, -EINVAL, "note must be a string");
+		snprintf(info->note, sizeof(info->note), "%s", s);
+		return 0;
+	}
+	if (!json_is_object(v))
+		return ipdk_err_set(err, -EINVAL, "config must be an object");
+	json_object_foreach(v, ck, cv)
+		if (key_find(false, ck) < 0 || (!json_is_string(cv) && !json_is_integer(cv)))
+			return ipdk_err_set(err, -EINVAL, "config: bad key \"%s\"", ck);
+	return 0;
+}
+
+/* Checks one entry (a host, or a device whose configuration it builds with
+ * what ipdk_vdev_cfg_set accepts); errors name the file and the entry. */
+static int entry_check(const char *file, json_t *e, bool host, struct ipdk_vdev_info *info,
+		       struct ipdk_err *err)
+{
+	const char *what = host ? "host" : "device", *name, *key;
+	char text[IPDK_GNMI_VALUE_MAX];
+	json_t *v;
+	int rc;
+
+	name = json_string_value(json_object_get(e, "name"));
+	if (!json_is_object(e) || !name || !name[0] || strlen(name) >= IPDK_VDEV_NAME_MAX)
+		return ipdk_err_set(err, -EINVAL, "state file %s: a %s entry without a valid "
+				    "\"name\"", file, what);
+	ipdk_vdev_cfg_init(&info->cfg);
+	info->state = IPDK_VDEV_PLUGGED;
+	info->note[0] = '\0';
+	rc = host ? 0 : ipdk_vdev_cfg_set(&info->cfg, "name", name, err);
+	json_object_foreach(e, key, v) {
+		if (rc)
+			break;
+		if (!strcmp(key, "name") || !strcmp(key, "not-restored"))
+			continue;
+		if (!host && (!strcmp(key, "state") || !strcmp(key, "note") ||
+			      !strcmp(key, "config"))) {
+			rc = device_member(key, v, info, err);
+			continue;
+		}
+		if (key_find(host, key) < 0)
+			rc = ipdk_err_set(err, -EINVAL, "unknown key \"%s\"", key);
+		else if (json_is_integer(v) && json_integer_value(v) >= 0)
+			snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
+		else if (json_is_string(v) && json_string_length(v) < sizeof(text))
+			snprintf(text, sizeof(text), "%s", json_string_value(v));
+		else
+			rc = ipdk_err_set(err, -EINVAL, "%s must be a string or a number", key);
+		if (!rc && !host)
+			rc = ipdk_vdev_cfg_set(&info->cfg, key, text, err);
+	}
+	if (!rc && !json_is_string(json_object_get(e, host ? "qmp-socket" : "host-name")))
+		rc = ipdk_err_set(err, -EINVAL, "%s is required", host ? "qmp-socket" :
+				  "host-name");
+	if (rc)
+		return ipdk_err_prefix(err, "state file %s: %s %s", file, what, name);
+	return 0;
+}
+
+int gnmi_vdevs_check(const char *file, json_t *root, struct ipdk_err *err)
+{
+	struct ipdk_vdev_info info;
+	size_t i;
+	json_t *e;
+	int rc;
+
+	for (int host = 0; host < 2; host++) {
+		json_t *list = json_object_get(root, host ? "hosts" : "devices");
+
+		if (list && !json_is_array(list))
+			return ipdk_err_set(err, -EINVAL, "state file %s: \"%s\" must be an array",
+					    file, host ? "hosts" : "devices");
+		json_array_foreach(list, i, e) {
+			rc = entry_check(file, e, host, &info, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static void kv_from_json(struct kv *kv, json_t *o, bool host)
+{
+	const char *key;
+	json_t *v;
+
+	memset(kv, 0, sizeof(*kv));
+	json_object_foreach(o, key, v) {
+		int k = key_find(host, key);
+
+		if (k < 0)
+			continue;
+		if (json_is_integer(v))
+			kv_put(kv, k, "%lld", (long long)json_integer_value(v));
+		else if (json_is_string(v))
+			kv_put(kv, k, "%s", json_string_value(v));
+	}
+}
+
+void gnmi_vdevs_restore_hosts(struct ipdk_gnmi_vdevs *vm, json_t *hosts)
+{
+	struct ipdk_vdev_host_info hi;
+	struct ipdk_err err;
+	size_t i;
+	json_t *e;
+	struct kv kv;
+
+	pthread_mutex_lock(&vm->lock);
+	json_array_foreach(hosts, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+
+		kv_from_json(&kv, e, true);
+		if (!ipdk_vdev_host_get(vm->t, name, &hi, NULL)) {
+			gnmi_state_keep(&vm->pending_hosts, "host", name, e, "a host of that name "
+					"exists (from the daemon's configuration, which comes "
+					"first)");
+			continue;
+		}
+		ipdk_err_clear(&err);
+		if (host_add(vm, name, &kv, &err) ||
+		    (rec_set(&vm->hosts_made, name, &kv) &&
+		     ipdk_err_set(&err, -ENOMEM, "out of memory"))) {
+			gnmi_state_keep(&vm->pending_hosts, "host", name, e, err.msg);
+			continue;
+		}
+		IPDK_LOG_INFO("state file: host %s restored (QMP socket %s)", name, kv.val[H_QMP]);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+void gnmi_vdevs_restore_devices(struct ipdk_gnmi_vdevs *vm, json_t *devices)
+{
+	struct ipdk_vdev_info info;
+	struct ipdk_err err;
+	uint32_t id;
+	size_t i;
+	json_t *e, *config;
+
+	pthread_mutex_lock(&vm->lock);
+	json_array_foreach(devices, i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		struct kv kv;
+
+		ipdk_err_clear(&err);
+		if (entry_check("", e, false, &info, &err)) {
+			gnmi_state_keep(&vm->pending_devs, "device", name, e, err.msg);
+			continue;
+		}
+		/* A note is kept for a failed unplug; a plugged entry's is remade. */
+		if (info.state != IPDK_VDEV_UNPLUG_FAILED)
+			info.note[0] = '\0';
+		if (info.cfg.type == IPDK_VDEV_VIRTIO_NET && ipdk_gnmi_ports_id(vm->pm, name, &id))
+			snprintf(info.note, sizeof(info.note), "its VHOST port %s was not restored "
+				 "(see the log and the state file): the VM's NIC has no backend",
+				 name);
+		if (ipdk_vdev_restore(vm->t, &info, &err)) {
+			gnmi_state_keep(&vm->pending_devs, "device", name, e, err.msg);
+			continue;
+		}
+		config = json_object_get(e, "config");
+		if (config) {
+			kv_from_json(&kv, config, false);
+			if (rec_set(&vm->recs, name, &kv))
+				IPDK_LOG_WARN("state file: device %s restored without its keys", name);
+		}
+		IPDK_LOG_INFO("state file: device %s restored (%s on %s, %s)", name,
+			      ipdk_vdev_type_name(info.cfg.type), info.cfg.host_name,
+			      ipdk_vdev_state_name(info.state));
+	}
+	pthread_mutex_unlock(&vm->lock);
 }

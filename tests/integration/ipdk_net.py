@@ -258,6 +258,10 @@ class Daemon:
             cmd += ["--port", p]
         for e in entries:
             cmd += ["--entry", e]
+        # Each daemon keeps its gNMI state in its own file, never the default one.
+        self.state_file = os.path.join(workdir, "state%d.json" % n)
+        if "--state-file" not in args:
+            cmd += ["--state-file", self.state_file]
         cmd += list(args)
         self.cmd = cmd
         self.log = open(self.log_path, "w+")

@@ -29,6 +29,8 @@ def broken_spec(workdir):
 def run_daemon(workdir, *args, timeout=20):
     """Runs infrap4d to completion (for start-up failures and --check)."""
     sock = os.path.join(workdir, "%s.sock" % unique("x"))
+    if "--state-file" not in args:
+        args += ("--state-file", "none")
     r = subprocess.run([INFRAP4D, "-S", sock] + list(args), capture_output=True, text=True,
                        timeout=timeout)
     assert not os.path.exists(sock), "a daemon that failed to start left its socket"
