@@ -4,10 +4,10 @@
  * restarted or is not running is noticed at once and nothing is held open
  * between requests.
  *
- * virtio-net: chardev-add (a Unix socket client to the vhost-user path),
- * netdev_add (vhost-user on that chardev), device_add virtio-net-pci on the
- * chosen root port. virtio-blk: chardev-add (reconnect=1), device_add
- * vhost-user-blk-pci.
+ * virtio-net: chardev-add (a Unix socket client to the vhost-user path, with
+ * reconnect=1 so a restarted backend is found again), netdev_add (vhost-user
+ * on that chardev), device_add virtio-net-pci on the chosen root port.
+ * virtio-blk: chardev-add (reconnect=1 too), device_add vhost-user-blk-pci.
  * Unplug: device_del, wait for DEVICE_DELETED (the guest has let go), then
  * netdev_del and chardev-remove. The QEMU object ids derive from the device
  * name ("ipdk-NAME", "ipdk-net-NAME", "ipdk-chr-NAME"), so an unplug needs no
@@ -111,13 +111,15 @@ static int qmp_add_chardev(struct ipdk_qmp *q, const struct qmp_host *h,
 			   const struct ipdk_vdev_cfg *cfg, const struct qmp_ids *ids,
 			   struct ipdk_err *err)
 {
-	/* virtio-blk: reconnect=1 brings the device back when the vhost-user
-	 * server (storaged) restarts; QEMU resubmits what was in flight. */
+	/* reconnect=1: QEMU connects again every second when the vhost-user
+	 * server (storaged, infrap4d) restarts and serves the socket again; a
+	 * virtio-blk device resubmits what was in flight, a virtio-net device's
+	 * link comes back up with its rings where the guest left them. */
 	return qmp_run(q, h, "chardev-add", err,
 		       "{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:i}}}",
 		       "id", ids->chr, "backend", "type", "socket", "data",
 		       "addr", "type", "unix", "data", "path", cfg->socket_path,
-		       "server", 0, "reconnect", cfg->type == IPDK_VDEV_VIRTIO_BLK ? 1 : 0);
+		       "server", 0, "reconnect", 1);
 }
 
 static int qmp_plug_net(struct ipdk_qmp *q, const struct qmp_host *h,
