@@ -5,9 +5,10 @@
  * between requests.
  *
  * virtio-net: chardev-add (a Unix socket client to the vhost-user path, with
- * reconnect=1 so a restarted backend is found again), netdev_add (vhost-user
- * on that chardev), device_add virtio-net-pci on the chosen root port.
- * virtio-blk: chardev-add (reconnect=1 too), device_add vhost-user-blk-pci.
+ * reconnect=1 so a restarted backend is found again, after a probe without
+ * it), netdev_add (vhost-user on that chardev), device_add virtio-net-pci on
+ * the chosen root port. virtio-blk: the same chardev, device_add
+ * vhost-user-blk-pci.
  * Unplug: device_del, wait for DEVICE_DELETED (the guest has let go), then
  * netdev_del and chardev-remove. The QEMU object ids derive from the device
  * name ("ipdk-NAME", "ipdk-net-NAME", "ipdk-chr-NAME"), so an unplug needs no
@@ -107,19 +108,38 @@ static void qmp_undo(struct ipdk_qmp *q, const struct qmp_host *h, const char *c
 		IPDK_LOG_WARN("host %s: undoing %s %s: %s", h->name, command, id, e.msg);
 }
 
+/* A chardev that is a Unix socket client of path. */
+static int qmp_chardev(struct ipdk_qmp *q, const struct qmp_host *h, const char *id,
+		       const char *path, int reconnect, struct ipdk_err *err)
+{
+	return qmp_run(q, h, "chardev-add", err,
+		       "{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:i}}}",
+		       "id", id, "backend", "type", "socket", "data",
+		       "addr", "type", "unix", "data", "path", path,
+		       "server", 0, "reconnect", reconnect);
+}
+
 static int qmp_add_chardev(struct ipdk_qmp *q, const struct qmp_host *h,
 			   const struct ipdk_vdev_cfg *cfg, const struct qmp_ids *ids,
 			   struct ipdk_err *err)
 {
+	char probe[IPDK_VDEV_NAME_MAX + 16];
+	int rc;
+
 	/* reconnect=1: QEMU connects again every second when the vhost-user
 	 * server (storaged, infrap4d) restarts and serves the socket again; a
 	 * virtio-blk device resubmits what was in flight, a virtio-net device's
-	 * link comes back up with its rings where the guest left them. */
-	return qmp_run(q, h, "chardev-add", err,
-		       "{s:s, s:{s:s, s:{s:{s:s, s:{s:s}}, s:b, s:i}}}",
-		       "id", ids->chr, "backend", "type", "socket", "data",
-		       "addr", "type", "unix", "data", "path", cfg->socket_path,
-		       "server", 0, "reconnect", 1);
+	 * link comes back up with its rings where the guest left them. But such
+	 * a chardev does not fail when nobody serves the socket, and the
+	 * netdev_add or device_add after it would then hold QEMU until someone
+	 * does: a chardev without reconnect, connected and removed first, makes
+	 * that a plain error. */
+	snprintf(probe, sizeof(probe), "ipdk-probe-%s", cfg->name);
+	rc = qmp_chardev(q, h, probe, cfg->socket_path, 0, err);
+	if (rc)
+		return rc;
+	qmp_undo(q, h, "chardev-remove", probe);
+	return qmp_chardev(q, h, ids->chr, cfg->socket_path, 1, err);
 }
 
 static int qmp_plug_net(struct ipdk_qmp *q, const struct qmp_host *h,
