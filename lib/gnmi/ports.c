@@ -784,6 +784,53 @@ static void rec_drop(struct ipdk_gnmi_ports *pm, const char *name)
 		}
 }
 
+/* The id a port the state file could not restore keeps for it, or -1. */
+static long kept_id(struct ipdk_gnmi_ports *pm, const char *name, uint32_t id)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(pm->pending, i, e) {
+		json_int_t v = json_integer_value(json_object_get(e, "id"));
+
+		if (name && !strcmp(json_string_value(json_object_get(e, "name")), name))
+			return (long)v;
+		if (!name && v == (json_int_t)id)
+			return (long)v;
+	}
+	return -1;
+}
+
+static bool id_live(struct ipdk_gnmi_ports *pm, uint32_t id);
+
+/* Creates a port at the lowest free id. Ids of ports the state file kept but
+ * could not restore stay theirs (the P4 entries that name them would reach
+ * another port): a port of such a name gets its kept id back, others skip
+ * them. */
+static int port_create(struct ipdk_gnmi_ports *pm, const struct ipdk_port_cfg *cfg,
+		       uint32_t *id, struct ipdk_err *err)
+{
+	long mine = kept_id(pm, cfg->name, 0);
+	int rc;
+
+	if (!json_array_size(pm->pending) || !pm->ops.add_at)
+		return pm->ops.add(pm->ctx, cfg, id, err);
+	if (mine >= 0 && !id_live(pm, (uint32_t)mine)) {
+		*id = (uint32_t)mine;
+		return pm->ops.add_at(pm->ctx, cfg, *id, err);
+	}
+	for (*id = 0;; (*id)++) {
+		if (id_live(pm, *id) || kept_id(pm, NULL, *id) >= 0)
+			continue;
+		rc = pm->ops.add_at(pm->ctx, cfg, *id, err);
+		if (rc == -ERANGE)
+			return ipdk_err_set(err, -ENOSPC, "port %s: all port slots are taken or "
+					    "kept for ports of the state file that could not be "
+					    "restored (delete those to free their ids)", cfg->name);
+		return rc;
+	}
+}
+
 /* Puts back what apply() did before it failed. */
 static void rollback(struct ipdk_gnmi_ports *pm, struct plans *plans)
 {
@@ -847,7 +894,7 @@ static int apply(struct ipdk_gnmi_ports *pm, struct plans *plans, struct ipdk_er
 
 		if (p->action != A_CREATE && p->action != A_RECREATE)
 			continue;
-		rc = pm->ops.add(pm->ctx, &p->cfg, &id, err);
+		rc = port_create(pm, &p->cfg, &id, err);
 		if (rc == -EADDRINUSE)
 			rc = err->code = -EEXIST;   /* a socket path in use: ALREADY_EXISTS */
 		if (rc)
@@ -1055,6 +1102,27 @@ static bool port_live(struct ipdk_gnmi_ports *pm, const char *name)
 	uint32_t id;
 
 	return !ipdk_gnmi_ports_id(pm, name, &id);
+}
+
+struct live_arg {
+	uint32_t id;
+	bool found;
+};
+
+static int live_one(void *arg, const struct ipdk_gnmi_port_info *info)
+{
+	struct live_arg *a = arg;
+
+	a->found = info->id == a->id;
+	return a->found;
+}
+
+static bool id_live(struct ipdk_gnmi_ports *pm, uint32_t id)
+{
+	struct live_arg a = { .id = id };
+
+	pm->ops.list(pm->ctx, live_one, &a);
+	return a.found;
 }
 
 json_t *gnmi_ports_state(struct ipdk_gnmi_ports *pm)
