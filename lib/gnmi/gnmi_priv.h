@@ -83,6 +83,11 @@ struct json_t;
  * it could not be made again, and logs it. */
 void gnmi_state_keep(struct json_t **list, const char *what, const char *name,
 		     struct json_t *e, const char *why);
+/* Removes the entries of list that one of the n operations names: a path to
+ * the list element elem with their name or "*", the whole list or model
+ * (delete, replace), or a leaf of an update below it. */
+void gnmi_state_drop(struct json_t *list, const char *what, const char *elem,
+		     const struct ipdk_gnmi_set_op *ops, size_t n);
 /* Sets member name of object o to val, as a JSON number when number. */
 void gnmi_state_put(struct json_t *o, const char *name, bool number, const char *val);
 struct json_t *gnmi_ports_state(struct ipdk_gnmi_ports *pm);

@@ -923,27 +923,6 @@ fail:
 	return rc;
 }
 
-/* A Set that names a port (or all of them) supersedes what the state file
- * kept of it. */
-static void pending_drop(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_path *path)
-{
-	const char *name = ipdk_gnmi_path_key(path, 1, "name");
-	size_t i = 0;
-
-	while (pm->pending && i < json_array_size(pm->pending)) {
-		json_t *e = json_array_get(pm->pending, i);
-		const char *n = json_string_value(json_object_get(e, "name"));
-
-		if (!name || !strcmp(name, "*") || (n && !strcmp(n, name))) {
-			IPDK_LOG_INFO("gNMI: port %s: the entry the state file kept is dropped",
-				      n ? n : "?");
-			json_array_remove(pm->pending, i);
-		} else {
-			i++;
-		}
-	}
-}
-
 /* A Set's operations on /interfaces; pm->lock held. */
 static int ports_set_locked(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_set_op *ops,
 			    size_t n, struct ipdk_err *err)
@@ -962,8 +941,9 @@ static int ports_set_locked(struct ipdk_gnmi_ports *pm, const struct ipdk_gnmi_s
 		rc = finish_plans(pm, &plans, &any, err);
 	if (!rc && any)
 		rc = apply(pm, &plans, err);
-	for (size_t i = 0; i < n && !rc; i++)
-		pending_drop(pm, &ops[i].path);
+	/* What the Set named supersedes what the state file kept of it. */
+	if (!rc)
+		gnmi_state_drop(pm->pending, "port", "virtual-interface", ops, n);
 	free(plans.v);
 	return rc;
 }

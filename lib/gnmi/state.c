@@ -59,6 +59,52 @@ void gnmi_state_put(json_t *o, const char *name, bool number, const char *val)
 		json_object_set_new(o, name, json_string(val));
 }
 
+/* Whether a path names list element elem called name (or all of them). */
+static bool path_names(const struct ipdk_gnmi_path *path, const char *elem, const char *name)
+{
+	const char *key;
+
+	if (path->n < 2 || strcmp(path->elem[1].name, elem))
+		return false;
+	key = ipdk_gnmi_path_key(path, 1, "name");
+	return !key || !strcmp(key, "*") || !strcmp(key, name);
+}
+
+static bool op_names(const struct ipdk_gnmi_set_op *op, const char *elem, const char *name)
+{
+	if (op->path.n > 2 || (op->path.n == 2 && op->op != IPDK_GNMI_UPDATE))
+		return path_names(&op->path, elem, name);
+	if (op->op != IPDK_GNMI_UPDATE)
+		return true;
+	/* An update of the model or the list makes or changes what its leaves name. */
+	for (size_t i = 0; i < op->n_leaves; i++)
+		if (path_names(&op->leaves[i].path, elem, name))
+			return true;
+	return false;
+}
+
+void gnmi_state_drop(json_t *list, const char *what, const char *elem,
+		     const struct ipdk_gnmi_set_op *ops, size_t n)
+{
+	size_t i = 0;
+
+	while (i < json_array_size(list)) {
+		const char *name = json_string_value(json_object_get(json_array_get(list, i),
+								     "name"));
+		size_t k;
+
+		for (k = 0; k < n && !op_names(&ops[k], elem, name); k++)
+			;
+		if (k == n) {
+			i++;
+			continue;
+		}
+		IPDK_LOG_INFO("gNMI: %s %s: what the state file kept of it is dropped (the Set "
+			      "names it)", what, name);
+		json_array_remove(list, i);
+	}
+}
+
 /* Reads and parses path; -ENOENT when there is no file. */
 static int state_read(const char *path, json_t **out, struct ipdk_err *err)
 {

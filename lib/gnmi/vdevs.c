@@ -820,36 +820,6 @@ static void rec_drop(struct drec **list, const char *name)
 		}
 }
 
-/* A Set that names an entry (or all of a kind) supersedes what the state
- * file kept of it. */
-static void pending_drop(struct ipdk_gnmi_vdevs *vm, const struct ipdk_gnmi_path *path)
-{
-	const char *name = ipdk_gnmi_path_key(path, 1, "name");
-	int kind = -1;
-
-	if (path->n >= 2)
-		kind = !strcmp(path->elem[1].name, "host");
-	for (int host = 0; host < 2; host++) {
-		json_t *list = host ? vm->pending_hosts : vm->pending_devs;
-		size_t i = 0;
-
-		if (!kind_is(kind, host))
-			continue;
-		while (list && i < json_array_size(list)) {
-			const char *n = json_string_value(json_object_get(json_array_get(list, i),
-									   "name"));
-
-			if (!name || !strcmp(name, "*") || (n && !strcmp(n, name))) {
-				IPDK_LOG_INFO("gNMI: %s %s: the entry the state file kept is "
-					      "dropped", host ? "host" : "device", n ? n : "?");
-				json_array_remove(list, i);
-			} else {
-				i++;
-			}
-		}
-	}
-}
-
 static bool removes(const struct item *p)
 {
 	return p->action == A_DELETE || p->action == A_RECREATE;
@@ -967,8 +937,11 @@ static int vdevs_set(void *ctx, const struct ipdk_gnmi_set_op *ops, size_t n,
 		rc = finish(vm, &it, &any, err);
 	if (!rc && any)
 		rc = apply(vm, &it, err);
-	for (size_t i = 0; i < n && !rc; i++)
-		pending_drop(vm, &ops[i].path);
+	/* What the Set named supersedes what the state file kept of it. */
+	if (!rc) {
+		gnmi_state_drop(vm->pending_hosts, "host", "host", ops, n);
+		gnmi_state_drop(vm->pending_devs, "device", "virtual-device", ops, n);
+	}
 	pthread_mutex_unlock(&vm->lock);
 	/* A failed unplug changed an entry's state although the Set failed. */
 	if (rc && any && vm->srv)

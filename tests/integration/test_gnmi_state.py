@@ -118,8 +118,12 @@ def test_entries_that_cannot_be_restored_are_kept(infrap4d, workdir):
         assert "port lnk not restored" in d.log_text() and veth in d.log_text()
         kept = [p for p in saved(state)["ports"] if p["name"] == "lnk"]
         assert kept and kept[0]["id"] == 1 and veth in kept[0]["not-restored"], kept
-        # Other Sets keep it, and its id: P4 entries that name id 1 mean lnk.
-        g.create(more, port_type="TAP")
+        # Other Sets keep it (also an update of the whole list naming another
+        # port), and its id: P4 entries that name id 1 mean lnk.
+        body = ('{"virtual-interface": [{"name": "%s", "config": {"port-type": "TAP"}}]}'
+                % more).encode()
+        g.set_rpc(pb.SetRequest(update=[pb.Update(
+            path=path("/interfaces"), val=pb.TypedValue(json_val=body))]), timeout=30)
         assert g.port(more)["state/tdi-portin-id"] == 2
         assert "lnk" in [p["name"] for p in saved(state)["ports"]]
         g.close()
