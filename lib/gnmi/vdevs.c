@@ -772,9 +772,14 @@ static int device_remove(struct ipdk_gnmi_vdevs *vm, const char *name, struct ip
 	struct ipdk_gnmi_set_op op = { .op = IPDK_GNMI_DELETE };
 	uint32_t id;
 
-	if (ipdk_gnmi_ports_id(vm->pm, name, &id))
-		return ipdk_vdev_remove(vm->t, name, 0, err);
 	port_path(&op.path, name, NULL);
+	if (ipdk_gnmi_ports_id(vm->pm, name, &id)) {
+		/* No port (one the state file could not restore): the delete
+		 * below only drops what the file kept of it. */
+		int rc = ipdk_vdev_remove(vm->t, name, 0, err);
+
+		return rc ? rc : ipdk_gnmi_ports_apply(vm->pm, &op, 1, NULL, 0, err);
+	}
 	return ipdk_gnmi_ports_apply(vm->pm, &op, 1, NULL, 0, err);
 }
 

@@ -10,10 +10,14 @@ whose netdev is gone) is logged and kept in the file with the reason and its
 port id (which new ports do not take), restored when it can be, and dropped
 when a Set names it; a malformed, unreadable or
 foreign-version file stops the start naming the file and the reason and is
-left untouched; --state-file none keeps nothing.
+left untouched; --state-file none keeps nothing; virtual device entries are
+restored as they were without QEMU (the VM need not even run), with a note
+when their VHOST port could not be made again, and kept in the file when their
+host is unknown.
 """
 import json
 import os
+import socket
 import stat
 import subprocess
 
@@ -186,4 +190,56 @@ def test_state_file_none_keeps_nothing(infrap4d, workdir):
     d.stop()
     d, g = start(infrap4d, "none")
     assert [p for p in d.ports() if p != "(drop)"] == []
+    g.close()
+
+
+def test_devices_are_restored_without_qemu(infrap4d, workdir):
+    """A state file as infrap4d writes it, for a VM that is not even running:
+    device entries come back as they were without a word to QEMU; one whose
+    VHOST port cannot be made again says so in its note, one whose host is
+    unknown is kept in the file."""
+    state = os.path.join(workdir, unique("st") + ".json")
+    sock = os.path.join(workdir, unique("sd") + ".sock")
+    vhost = {"port-type": "VHOST", "device-type": "VIRTIO_NET", "host-name": "vm9",
+             "socket-path": sock, "queues": 1}
+    dev = {"device-type": "virtio-net", "host-name": "vm9", "socket-path": sock, "queues": 1,
+           "mac": "02:00:00:00:09:01", "name": "net0", "physical-id": 2, "pci-bus": "rp2",
+           "state": "plugged", "config": {"device-type": "virtio-net", "host-name": "vm9",
+                                          "socket-path": sock, "mac": "02:00:00:00:09:01",
+                                          "physical-id": 2}}
+    lost = dict(dev, name="net1", **{"host-name": "nohost", "socket-path": sock + "1"})
+    del lost["config"]
+    with open(state, "w") as f:
+        json.dump({"version": 1,
+                   "hosts": [{"name": "vm9", "qmp-socket": "/run/ipdk-test-no-vm.qmp",
+                              "slots": 4}],
+                   "ports": [{"name": "net0", "id": 3, "config": vhost}],
+                   "devices": [dev, lost]}, f)
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(sock)
+    other.listen(1)
+    try:
+        d, g = start(infrap4d, state)
+        got = g.get("/virtual-devices/virtual-device[name=net0]")
+        base = "/virtual-devices/virtual-device[name=net0]/"
+        assert got[base + "state/state"] == "plugged" and got[base + "state/pci-bus"] == "rp2"
+        assert got[base + "config/mac"] == "02:00:00:00:09:01", got
+        assert "was not restored" in got[base + "state/note"], got
+        assert base + "state/tdi-portin-id" not in got
+        assert "net1" not in str(g.get("/virtual-devices"))
+        f = saved(state)
+        assert "in use" in [p for p in f["ports"] if p["name"] == "net0"][0]["not-restored"]
+        kept = [x for x in f["devices"] if x["name"] == "net1"]
+        assert kept and "nohost" in kept[0]["not-restored"], f
+        g.close()
+        d.stop()
+    finally:
+        other.close()
+        os.unlink(sock)
+    # With the socket free the port is made again and the note is gone.
+    d, g = start(infrap4d, state)
+    got = g.get("/virtual-devices/virtual-device[name=net0]/state")
+    assert got["/virtual-devices/virtual-device[name=net0]/state/tdi-portin-id"] == 3, got
+    assert not any(k.endswith("/note") for k in got), got
+    assert stat.S_ISSOCK(os.stat(sock).st_mode)
     g.close()
