@@ -452,7 +452,9 @@ static void test_qmp_driver(void **state)
 	net_cfg(&c, "net0", "/tmp/a.sock");
 	assert_int_equal(ipdk_vdev_add(t, &c, &err), 0);
 	fake_qmp_log(f, log, sizeof(log));
-	assert_string_equal(log, "qmp_capabilities chardev-add netdev_add device_add ");
+	/* A probe chardev without reconnect first, then the one with it. */
+	assert_string_equal(log, "qmp_capabilities chardev-add chardev-remove chardev-add "
+				 "netdev_add device_add ");
 	assert_int_equal(ipdk_vdev_remove(t, "net0", 0, &err), 0);
 	fake_qmp_log(f, log, sizeof(log));
 	assert_string_equal(log, "qmp_capabilities device_del netdev_del chardev-remove ");
@@ -463,8 +465,16 @@ static void test_qmp_driver(void **state)
 	assert_non_null(strstr(err.msg, "device net0: host vm1"));
 	assert_non_null(strstr(err.msg, "fake device_add failure"));
 	fake_qmp_log(f, log, sizeof(log));
-	assert_string_equal(log, "qmp_capabilities chardev-add netdev_add device_add "
-				 "netdev_del chardev-remove ");
+	assert_string_equal(log, "qmp_capabilities chardev-add chardev-remove chardev-add "
+				 "netdev_add device_add netdev_del chardev-remove ");
+	assert_int_equal(ipdk_vdev_count(t), 0);
+
+	/* Nobody serves the socket: the probe fails and nothing else is tried
+	 * (a chardev with reconnect would not fail, and netdev_add would wait). */
+	f->fail_cmd = "chardev-add";
+	assert_int_equal(ipdk_vdev_add(t, &c, &err), -EIO);
+	fake_qmp_log(f, log, sizeof(log));
+	assert_string_equal(log, "qmp_capabilities chardev-add ");
 	assert_int_equal(ipdk_vdev_count(t), 0);
 
 	/* virtio-blk: no netdev. */
@@ -472,7 +482,8 @@ static void test_qmp_driver(void **state)
 	c.type = IPDK_VDEV_VIRTIO_BLK;
 	assert_int_equal(ipdk_vdev_add(t, &c, &err), 0);
 	fake_qmp_log(f, log, sizeof(log));
-	assert_string_equal(log, "qmp_capabilities chardev-add device_add ");
+	assert_string_equal(log, "qmp_capabilities chardev-add chardev-remove chardev-add "
+				 "device_add ");
 
 	/* The guest never lets go: the entry stays, marked. */
 	f->no_deleted_event = true;
