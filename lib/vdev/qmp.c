@@ -46,7 +46,7 @@ static int64_t now_ms(void)
 static int qmp_read_msg(struct ipdk_qmp *q, int64_t deadline, json_t **msg, struct ipdk_err *err)
 {
 	for (;;) {
-		char *nl = memchr(q->buf, '\n', q->len);
+		char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;   /* buf is NULL at first */
 
 		if (nl) {
 			size_t n = nl - q->buf + 1;
