@@ -368,6 +368,7 @@ int nvmf_host_link_up(struct ipdk_nvmf_host *h, uint16_t qid, uint16_t sqsize,
 	uint64_t result;
 	int rc;
 
+	memset(link, 0, sizeof(*link));   /* digests and the rest come from ICResp */
 	link->fd = tcp_connect(h, err);
 	if (link->fd < 0)
 		return link->fd;
