@@ -298,9 +298,18 @@ static void rset_remove(struct rset *r, uint64_t i)
 	r->n--;
 }
 
-static uint32_t *rec_action(const struct rset *r, uint8_t *rec)
+/* The action id follows the id, which has any length: unaligned, so memcpy. */
+static uint32_t rec_action(const struct rset *r, const uint8_t *rec)
 {
-	return (uint32_t *)(rec + r->id_size);
+	uint32_t a;
+
+	memcpy(&a, rec + r->id_size, sizeof(a));
+	return a;
+}
+
+static void rec_action_set(const struct rset *r, uint8_t *rec, uint32_t action_id)
+{
+	memcpy(rec + r->id_size, &action_id, sizeof(action_id));
 }
 
 static uint8_t *rec_data(const struct rset *r, uint8_t *rec)
@@ -320,7 +329,7 @@ static int rset_put(struct rset *r, const uint8_t *id, uint32_t action_id, const
 		rec = rec_at(r, r->slots[i] - 1);
 		if (old) {
 			old->had_old = 1;
-			old->old_action_id = *rec_action(r, rec);
+			old->old_action_id = rec_action(r, rec);
 			memcpy(old_data, rec_data(r, rec), data_size);
 		}
 	} else {
@@ -334,7 +343,7 @@ static int rset_put(struct rset *r, const uint8_t *id, uint32_t action_id, const
 		if (old)
 			old->had_old = 0;
 	}
-	*rec_action(r, rec) = action_id;
+	rec_action_set(r, rec, action_id);
 	memcpy(rec_data(r, rec), data, data_size);
 	return 0;
 }
@@ -351,7 +360,7 @@ static void rset_del(struct rset *r, const uint8_t *id, uint32_t data_size, stru
 	if (old) {
 		uint8_t *rec = rec_at(r, r->slots[i] - 1);
 
-		old->old_action_id = *rec_action(r, rec);
+		old->old_action_id = rec_action(r, rec);
 		memcpy(old_data, rec_data(r, rec), data_size);
 	}
 	rset_remove(r, i);
@@ -417,7 +426,7 @@ static void *rset_build(struct swx_state *s, struct stable *t)
 		e->key = rec;
 		e->key_mask = rec + t->key_size;
 		memcpy(&e->key_priority, rec + 2 * t->key_size, 4);
-		e->action_id = *rec_action(r, rec);
+		e->action_id = rec_action(r, rec);
 		e->action_data = rec_data(r, rec);
 		TAILQ_INSERT_TAIL(&list, e, node);
 	}
