@@ -123,7 +123,8 @@ int gnmi_collect(struct ipdk_gnmi_server *srv, const struct ipdk_gnmi_path *patt
 			return rc;
 		}
 	}
-	qsort(set->v, set->n, sizeof(set->v[0]), leaf_cmp);
+	if (set->n)
+		qsort(set->v, set->n, sizeof(set->v[0]), leaf_cmp);
 	/* Overlapping patterns list a leaf once. */
 	for (size_t i = 0; i < set->n; i++) {
 		if (w && !strcmp(set->v[w - 1].path, set->v[i].path)) {

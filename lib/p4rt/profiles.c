@@ -58,7 +58,8 @@ void *p4_profiles_save(const struct p4_model *m)
 		s[i].groups = malloc((pr->n_groups + 1) * sizeof(*s[i].groups));
 		if (!s[i].members || !s[i].groups)
 			goto fail;
-		memcpy(s[i].members, pr->members, pr->n_members * sizeof(*pr->members));
+		if (pr->n_members)
+			memcpy(s[i].members, pr->members, pr->n_members * sizeof(*pr->members));
 		for (uint32_t g = 0; g < pr->n_groups; g++) {
 			struct p4m_group *dst = &s[i].groups[g];
 			size_t n = pr->groups[g].n_members + 1;

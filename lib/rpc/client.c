@@ -222,7 +222,8 @@ static void status_details(struct ipdk_rpc_status *st, grpc_slice value)
 			free(d->data);
 			break;
 		}
-		memcpy(d->data, a->value.data, a->value.len);
+		if (a->value.len)
+			memcpy(d->data, a->value.data, a->value.len);
 		d->len = a->value.len;
 		st->n_details++;
 	}
