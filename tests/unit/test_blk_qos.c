@@ -39,7 +39,7 @@ struct pool {
 	struct iovec iov[300];
 	uint8_t *buf;
 	unsigned int done;
-	int order[300];
+	int order[512];          /* completions in order: a test may reuse the I/Os */
 	int status[300];
 };
 
