@@ -3,7 +3,10 @@
 BUILD ?= build
 MESON_OPTS ?=
 
-.PHONY: all deps build run test unit integration vm asan bench clean
+.PHONY: all deps build run test unit integration vm asan asan-all bench clean
+
+# undefined behaviour fails a sanitized run instead of printing and going on
+SAN_ENV = ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
 all: build
 
@@ -34,7 +37,12 @@ vm: build
 asan: deps
 	[ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
 	ninja -C build-asan
-	ASAN_OPTIONS=detect_leaks=0 meson test -C build-asan --print-errorlogs
+	$(SAN_ENV) meson test -C build-asan --print-errorlogs
+
+# the integration and VM tests against the sanitized daemons and tools
+asan-all: asan
+	$(SAN_ENV) IPDK_BUILD=$(abspath build-asan) /usr/bin/python3 -m pytest -q tests/integration
+	$(SAN_ENV) IPDK_BUILD=$(abspath build-asan) /usr/bin/python3 -m pytest -q tests/vm
 
 bench: build
 	./scripts/bench.sh $(BUILD)
