@@ -74,6 +74,8 @@ struct ipdk_blk_ops {
 	unsigned int (*poll)(struct ipdk_blk_channel *ch, unsigned int max);
 	/* Frees the backend's device state (after the last reference). */
 	void (*destroy)(struct ipdk_blk_dev *dev);
+	/* Optional: stops holding I/O for a backend that is away (ipdk_blk_give_up()). */
+	int (*give_up)(struct ipdk_blk_dev *dev, bool cancel);
 };
 
 /* The common part of every device; backends embed it first in their own struct. */
@@ -137,8 +139,8 @@ struct ipdk_blk_nvme_opts {
 /* Creates a device on a remote namespace over NVMe/TCP (the "nvme-tcp" backend,
  * linked through blk_nvme_dep). It owns its controller connection; each channel
  * is one I/O queue (at most host->io_queues channels at a time). While the
- * controller reconnects, I/O is held and resent; after ctrl_loss_tmo_ms it fails
- * with -EIO. Write-zeroes is offered when the controller has it, discard when it
+ * controller reconnects, I/O is held and resent; after ctrl_loss_tmo_ms (or at
+ * once after ipdk_blk_give_up()) it fails with -EIO. Write-zeroes is offered when the controller has it, discard when it
  * has Dataset Management and deallocated blocks read as zeroes (DLFEAT), flush
  * when it has a volatile write cache; I/Os larger than it takes are split. */
 int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts,
@@ -238,6 +240,14 @@ int ipdk_blk_delete(const char *name, struct ipdk_err *err);
 
 /* Calls fn for each registered device (under the registry lock) until fn returns non-zero. */
 int ipdk_blk_foreach(int (*fn)(const struct ipdk_blk_dev *dev, void *arg), void *arg);
+
+/* Stops holding I/O for the device's backend while it is away (any thread; for a
+ * device being deleted, or stopped when cancel): I/O held now, and I/O that would
+ * be held later, completes at once with -EIO, or -ECANCELED ("dropped unanswered")
+ * when cancel; I/O the backend can run still runs. There is no way back.
+ * -ENOTSUP for backends that never hold I/O (ram, file, qos, stand-ins: see
+ * ipdk_blk_standin_fail()). */
+int ipdk_blk_give_up(struct ipdk_blk_dev *dev, bool cancel);
 
 /* Returns true when dev supports op. */
 bool ipdk_blk_supports(const struct ipdk_blk_dev *dev, enum ipdk_blk_op op);

@@ -195,6 +195,14 @@ int ipdk_nvmf_host_connect(const struct ipdk_nvmf_host_opts *opts, struct ipdk_n
  * block devices must be gone first. */
 void ipdk_nvmf_host_close(struct ipdk_nvmf_host *h);
 
+/* Ends the reconnect hold (any thread; for a device being deleted or stopped):
+ * a reconnecting controller fails at once, a live one sends a keep-alive now
+ * and, if it turns out lost then or later, fails instead of reconnecting.
+ * Held I/O completes with -EIO, or -ECANCELED ("dropped unanswered") when
+ * cancel; I/O on a working connection is not touched. Lasts for the
+ * controller's life. */
+void ipdk_nvmf_host_give_up(struct ipdk_nvmf_host *h, bool cancel);
+
 /* Returns what Identify Controller and the connection told us (stable pointer). */
 const struct ipdk_nvmf_host_info *ipdk_nvmf_host_info(const struct ipdk_nvmf_host *h);
 

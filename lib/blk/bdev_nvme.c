@@ -8,7 +8,8 @@
  * blocks read as zeroes, as lib/blk's discard promises); flush always goes to the controller (it is a no-op there
  * when it has no volatile cache). While the controller reconnects, I/O is
  * held in the queues and resent; it fails with -EIO only after
- * ctrl_loss_tmo_ms.
+ * ctrl_loss_tmo_ms, or at once when the device's user gives up on it (a
+ * device being deleted: ipdk_blk_give_up()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +81,12 @@ static void nvme_destroy(struct ipdk_blk_dev *dev)
 	free(d);
 }
 
+static int nvme_give_up(struct ipdk_blk_dev *dev, bool cancel)
+{
+	ipdk_nvmf_host_give_up(((struct nvme_dev *)dev)->host, cancel);
+	return 0;
+}
+
 static const struct ipdk_blk_ops nvme_ops = {
 	.name = "nvme-tcp",
 	.channel_create = nvme_channel_create,
@@ -87,6 +94,7 @@ static const struct ipdk_blk_ops nvme_ops = {
 	.submit = nvme_submit,
 	.poll = nvme_poll,
 	.destroy = nvme_destroy,
+	.give_up = nvme_give_up,
 };
 
 int ipdk_blk_nvme_create(const char *name, const struct ipdk_blk_nvme_opts *opts,

@@ -144,6 +144,11 @@ int ipdk_blk_foreach(int (*fn)(const struct ipdk_blk_dev *dev, void *arg), void 
 	return rc;
 }
 
+int ipdk_blk_give_up(struct ipdk_blk_dev *dev, bool cancel)
+{
+	return dev->ops->give_up ? dev->ops->give_up(dev, cancel) : -ENOTSUP;
+}
+
 bool ipdk_blk_supports(const struct ipdk_blk_dev *dev, enum ipdk_blk_op op)
 {
 	switch (op) {

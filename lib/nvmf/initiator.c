@@ -780,6 +780,9 @@ static int ctrl_reconnect(struct ipdk_nvmf_host *h, struct ipdk_err *err)
 		goto fail;
 	pthread_mutex_lock(&h->lock);
 	gen = atomic_load(&h->gen);
+	if (h->given_up)   /* its I/O has failed meanwhile: stay FAILED */
+		rc = ipdk_err_set(err, -ECANCELED, "NVMe/TCP controller %s %s: given up",
+				  h->peer, h->subnqn);
 	for (int i = 0; i < HOST_QUEUES_MAX; i++) {
 		links[i].fd = -1;
 		if (!h->queues[i] || rc)
@@ -827,11 +830,20 @@ static void *ctrl_thread(void *arg)
 			pthread_mutex_lock(&h->lock);
 			continue;
 		}
-		if (state == IPDK_NVMF_HOST_LIVE && h->o.kato_ms && now >= next_ka) {
+		if (state == IPDK_NVMF_HOST_LIVE &&
+		    ((h->o.kato_ms && now >= next_ka) || h->probe)) {
+			h->probe = false;
 			pthread_mutex_unlock(&h->lock);
 			ipdk_nvmf_host_keep_alive(h, &err);   /* a failure marks the loss */
 			next_ka = nvmf_host_now_ms() + h->o.kato_ms / 2;
 			pthread_mutex_lock(&h->lock);
+			continue;
+		}
+		if (state == IPDK_NVMF_HOST_RECONNECTING && h->given_up) {
+			atomic_store(&h->state, IPDK_NVMF_HOST_FAILED);
+			IPDK_LOG_WARN("nvmf host: controller %s %s: lost after it was given up; not "
+				      "reconnecting, its held I/O fails", h->peer, h->subnqn);
+			wake_queues_locked(h);
 			continue;
 		}
 		if (state == IPDK_NVMF_HOST_RECONNECTING) {
@@ -851,7 +863,8 @@ static void *ctrl_thread(void *arg)
 				next_ka = nvmf_host_now_ms() + h->o.kato_ms / 2;
 				continue;
 			}
-			set_last_err_locked(h, &err);
+			if (rc != -ECANCELED)
+				set_last_err_locked(h, &err);
 			IPDK_LOG_DEBUG("nvmf host: reconnect: %s", err.msg);
 			wake = nvmf_host_now_ms() + h->o.reconnect_delay_ms;
 		} else if (state == IPDK_NVMF_HOST_LIVE && h->o.kato_ms) {
@@ -1001,6 +1014,27 @@ void ipdk_nvmf_host_close(struct ipdk_nvmf_host *h)
 const struct ipdk_nvmf_host_info *ipdk_nvmf_host_info(const struct ipdk_nvmf_host *h)
 {
 	return &h->info;
+}
+
+void ipdk_nvmf_host_give_up(struct ipdk_nvmf_host *h, bool cancel)
+{
+	pthread_mutex_lock(&h->lock);
+	if (!h->given_up) {
+		h->given_up = true;
+		h->fail_status = cancel ? -ECANCELED : -EIO;
+	}
+	if (atomic_load(&h->state) == IPDK_NVMF_HOST_RECONNECTING) {
+		atomic_store(&h->state, IPDK_NVMF_HOST_FAILED);
+		IPDK_LOG_WARN("nvmf host: controller %s %s: given up while reconnecting; its held "
+			      "I/O %s (%s)", h->peer, h->subnqn,
+			      cancel ? "is dropped unanswered" : "fails",
+			      h->last_err.code ? h->last_err.msg : "?");
+		wake_queues_locked(h);
+	} else if (atomic_load(&h->state) == IPDK_NVMF_HOST_LIVE) {
+		h->probe = true;   /* a target that stopped answering is found out now */
+	}
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
 }
 
 enum ipdk_nvmf_host_state ipdk_nvmf_host_state(const struct ipdk_nvmf_host *h)

@@ -58,6 +58,9 @@ struct ipdk_nvmf_host {
 	atomic_int state;            /* enum ipdk_nvmf_host_state */
 	atomic_uint gen;             /* bumped whenever the connections are dropped */
 	bool lost, stop, thread_started;
+	bool given_up;               /* ipdk_nvmf_host_give_up(): fail instead of reconnecting */
+	bool probe;                  /* send a keep-alive now (set by give-up) */
+	int fail_status;             /* what held I/O completes with once FAILED (0: -EIO) */
 	uint64_t lost_at_ms;
 	pthread_t thread;
 	struct nvmf_qpair *queues[HOST_QUEUES_MAX];   /* by qid - 1 */

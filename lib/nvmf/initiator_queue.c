@@ -17,7 +17,9 @@
  * When the connection fails (socket error, malformed PDU, TermReq) the queue
  * closes its socket, keeps every command it had and tells the controller;
  * when the controller hands it a new connection it sends them all again.
- * Commands are held, not failed, until the controller gives up (FAILED).
+ * Commands are held, not failed, until the controller fails (after the
+ * ctrl-loss timeout, or at once when its owner gives up on it: then with the
+ * status it asked for).
  */
 #include <errno.h>
 #include <limits.h>
@@ -825,19 +827,21 @@ static void dispatch(struct nvmf_qpair *q)
 
 /* ---- the controller's news --------------------------------------------------------------- */
 
-static void fail_all(struct nvmf_qpair *q)
+/* Completes every command and waiting I/O with status (-EIO, or -ECANCELED when given up
+ * for a stop). */
+static void fail_all(struct nvmf_qpair *q, int status)
 {
 	for (unsigned int i = 0; i < q->n_reqs; i++)
 		if (q->reqs[i].busy && q->reqs[i].head != &q->reqs[i])
-			req_done(q, &q->reqs[i], -EIO);
+			req_done(q, &q->reqs[i], status);
 	for (unsigned int i = 0; i < q->n_reqs; i++)
 		if (q->reqs[i].busy)
-			req_done(q, &q->reqs[i], -EIO);
+			req_done(q, &q->reqs[i], status);
 	while (q->pend_head) {
 		struct ipdk_blk_io *io = q->pend_head;
 
 		q->pend_head = io->next;
-		q->done(q->ctx, io, -EIO);
+		q->done(q->ctx, io, status);
 	}
 	q->pend_tail = NULL;
 }
@@ -879,13 +883,14 @@ static void check_events(struct nvmf_qpair *q)
 	struct ipdk_nvmf_host *h = q->h;
 	struct nvmf_link l = { .fd = -1 };
 	unsigned int gen;
-	int state;
+	int state, fail_status;
 
 	if (!atomic_exchange(&q->event, 0))
 		return;
 	pthread_mutex_lock(&h->lock);
 	gen = atomic_load(&h->gen);
 	state = atomic_load(&h->state);
+	fail_status = h->fail_status ? h->fail_status : -EIO;
 	if (q->next.fd >= 0) {
 		if (q->next_gen == gen)
 			l = q->next;
@@ -904,7 +909,7 @@ static void check_events(struct nvmf_qpair *q)
 	if (state == IPDK_NVMF_HOST_FAILED && !q->failed) {
 		q->failed = true;
 		link_drop(q);
-		fail_all(q);
+		fail_all(q, fail_status);
 	}
 }
 

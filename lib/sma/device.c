@@ -305,10 +305,9 @@ void sma_devices_release(struct ipdk_sma *sma)
 	struct sma_device *d;
 
 	while ((d = sma->devices)) {
-		/* requests held for a volume being retried are left to the next
-		 * storaged (QEMU keeps them in its inflight region) */
-		if (d->vol.standin)
-			ipdk_blk_standin_cancel(d->vol.standin);
+		/* requests held for a volume being retried or a target away are
+		 * left to the next storaged (QEMU keeps them in its inflight region) */
+		sma_volume_drop_held(&d->vol);
 		ipdk_vblk_destroy(d->vblk);
 		list_remove(sma, d);
 		d->vblk = NULL;

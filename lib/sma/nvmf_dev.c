@@ -365,8 +365,7 @@ void sma_nvmf_release(struct ipdk_sma *sma)
 	/* held I/O must not keep the target's queues from closing */
 	for (d = sma->nvmf_devs; d; d = d->next)
 		for (unsigned int i = 0; i < d->n_vols; i++)
-			if (d->vols[i].standin)
-				ipdk_blk_standin_cancel(d->vols[i].standin);
+			sma_volume_drop_held(&d->vols[i]);
 	/* the target goes first: its queues hold the namespaces' block devices */
 	ipdk_nvmf_tgt_destroy(sma->tgt);
 	sma->tgt = NULL;

@@ -147,9 +147,13 @@ int sma_volume_open_base(struct ipdk_sma *sma, struct sma_volume *vol, const cha
 int sma_volume_restore(struct ipdk_sma *sma, struct sma_volume *vol, const char *name,
 		       unsigned int queues, struct ipdk_err *err);
 
-/* Stops retrying the volume and fails the I/O its stand-in holds (DeleteDevice,
- * DetachVolume); the reason is kept in vol->failed. */
+/* Stops retrying the volume and fails the I/O held for it, by its stand-in or by
+ * the controller of a remote volume whose target is away (DeleteDevice,
+ * DetachVolume: the guest or the target's queues let go at once). */
 void sma_volume_give_up(struct ipdk_sma *sma, struct sma_volume *vol, const char *why);
+/* When storaged stops: I/O held for the volume (stand-in, or a remote target away)
+ * is dropped unanswered (-ECANCELED), so the frontend leaves it to the next storaged. */
+void sma_volume_drop_held(struct sma_volume *vol);
 
 /* Drops the volume's QoS device, stand-in and block device (deleting the one a
  * remote volume made). */

@@ -385,6 +385,18 @@ void sma_volume_give_up(struct ipdk_sma *sma, struct sma_volume *vol, const char
 	sma_retry_forget(sma, vol);
 	if (vol->standin && !vol->dev && ipdk_blk_standin_fail(vol->standin, NULL) == 0)
 		IPDK_LOG_INFO("volume %s: held I/O fails (%s)", vol->id_text, why);
+	/* a remote volume whose target is away: its controller stops reconnecting */
+	if (vol->dev && ipdk_blk_give_up(vol->dev, false) == 0)
+		IPDK_LOG_INFO("volume %s: I/O held while its target is away fails (%s)",
+			      vol->id_text, why);
+}
+
+void sma_volume_drop_held(struct sma_volume *vol)
+{
+	if (vol->standin)
+		ipdk_blk_standin_cancel(vol->standin);
+	if (vol->dev)
+		ipdk_blk_give_up(vol->dev, true);
 }
 
 void sma_volume_close(struct sma_volume *vol)

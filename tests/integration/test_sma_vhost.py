@@ -6,7 +6,10 @@ front-end that a guest or a broken VMM could send: unknown request types,
 sectors out of range, unaligned lengths, buffers outside guest memory,
 descriptor loops, readable after writable descriptors, malformed vhost-user
 messages. The server answers IOERR/UNSUPP or drops the connection, and keeps
-serving: the device is created through the SMA of storaged --mode ipu."""
+serving: the device is created through the SMA of storaged --mode ipu. Devices
+on remote volumes whose target goes away: requests are held and resent, fail
+after --ctrl-loss-timeout, and fail at once when the device is deleted (or are
+left unanswered when storaged stops), without touching other devices."""
 import json
 import os
 import socket
@@ -135,6 +138,15 @@ class Frontend:
         i = self.used_seen[q] % QSIZE
         self.used_seen[q] = (self.used_seen[q] + 1) & 0xffff
         return struct.unpack("<II", self.r(u + 4 + 8 * i, 8))
+
+    def start_read(self, q, sector, n=512):
+        """Starts a read in slot 0 of queue q without waiting; returns where its
+        status byte is (0xff until it completes)."""
+        area = 0x100000 + q * 0x100000
+        self.w(area, struct.pack("<IIQ", T_IN, 0, sector))
+        self.w(area + 0x800, b"\xff")
+        self.submit(q, [(area, 16, 0), (area + 0x1000, n, D_WRITE), (area + 0x800, 1, D_WRITE)])
+        return area + 0x800
 
     def request(self, q, rtype, sector, data=None, read_len=0, status_at=None, extra=(),
                 timeout=5):
@@ -342,17 +354,33 @@ def test_4k_blocks(ipu):
     delete_device(ipu, h, vid)
 
 
+def remote_setup(tmp_path, tag, n_ns, ctrl_loss_ms):
+    """A target storaged with n_ns RAM namespaces in subsystem nqn.2024-01.io.ipdk:<tag>
+    and an IPU storaged; returns (target, nqn, namespace UUIDs, ipu)."""
+    nqn = "nqn.2024-01.io.ipdk:" + tag
+    d = str(tmp_path)
+    cfg = ["bdev_ram r%d 4" % i for i in range(n_ns)] + ["subsys_add %s any" % nqn]
+    cfg += ["ns_add %s r%d" % (nqn, i) for i in range(n_ns)]
+    t = Storaged(d, name=tag + "-target", config=cfg)
+    ns = json.loads(t.ctl("subsys_list").splitlines()[0])["namespaces"]
+    ipu = IpuStoraged(d, name=tag + "-ipu", args=["--ctrl-loss-timeout", str(ctrl_loss_ms)])
+    return t, nqn, [n["uuid"] for n in ns], ipu
+
+
+def stop_all(t, ipu, fronts):
+    for f in fronts:
+        f.close()
+    ipu.stop()
+    if t.alive():
+        t.stop()
+
+
 def test_remote_volume_target_lost(tmp_path):
     """A device on a remote volume whose target goes away: a request waits
     while the initiator reconnects and completes once the target is back; when
     the target stays away past --ctrl-loss-timeout it fails with IOERR, the
     server keeps running and the device can be deleted."""
-    nqn = "nqn.2024-01.io.ipdk:lost"
-    d = str(tmp_path)
-    t = Storaged(d, name="lost-target", config=["bdev_ram r0 4", "subsys_add %s any" % nqn,
-                                                 "ns_add %s r0" % nqn])
-    vid = json.loads(t.ctl("subsys_list").splitlines()[0])["namespaces"][0]["uuid"]
-    ipu = IpuStoraged(d, name="lost-ipu", args=["--ctrl-loss-timeout", "4000"])
+    t, nqn, (vid,), ipu = remote_setup(tmp_path, "lost", 1, 4000)
     f = None
     try:
         sma = SmaClient(ipu.sma_port)
@@ -372,8 +400,72 @@ def test_remote_volume_target_lost(tmp_path):
         assert ipu.devices() == []
         sma.close()
     finally:
-        if f:
+        stop_all(t, ipu, [f] if f else [])
+
+
+def test_delete_while_target_away(tmp_path):
+    """DeleteDevice of a device whose remote target is gone fails the request held
+    for it with IOERR and returns long before --ctrl-loss-timeout (60 s here); a
+    device on another volume of the same target keeps holding its request, which
+    completes once the target is back; a local device keeps serving throughout."""
+    t, nqn, ns, ipu = remote_setup(tmp_path, "away", 2, 60000)
+    fronts = []
+    try:
+        local = str(uuid.uuid4())
+        ipu.ctl("bdev_ram %s 4 512" % local)
+        sma = SmaClient(ipu.sma_port)
+        h0 = sma.create_virtio_blk(remote_volume(ns[0], t.port, nqn), 0)
+        h1 = sma.create_virtio_blk(remote_volume(ns[1], t.port, nqn), 1)
+        h2 = sma.create_virtio_blk(local_volume(local), 2)
+        for pid in range(3):
+            fronts.append(Frontend(os.path.join(ipu.vhost_dir, "vblk%d.sock" % pid)))
+            fronts[pid].setup()
+            assert fronts[pid].request(0, T_OUT, 0, data=bytes([65 + pid]) * 512)[0] == S_OK
+        t.stop(sig=9)
+        st0 = fronts[0].start_read(0, 0)
+        st1 = fronts[1].start_read(0, 0)
+        # the delete returns well before the 60 s the request would be held
+        sma.delete(h0, timeout=20)
+        assert fronts[0].r(st0, 1)[0] == S_IOERR
+        assert [x["handle"] for x in ipu.devices()].count(h0) == 0
+        assert "held while its target is away fails" in ipu.log_text()
+        # the other remote device still holds; the local one serves
+        assert fronts[1].r(st1, 1)[0] == 0xff
+        assert fronts[2].request(0, T_IN, 0, read_len=512)[2] == b"C" * 512
+        t.start()
+        fronts[1].wait_used(0, timeout=30)
+        assert fronts[1].r(st1, 1)[0] == S_OK
+        # read from the restarted target (its RAM device starts zeroed), not made up
+        assert fronts[1].r(0x101000, 512) == bytes(512)
+        for f in fronts:
             f.close()
-        ipu.stop()
-        if t.alive():
-            t.stop()
+        fronts = []
+        sma.delete(h1)
+        sma.delete(h2)
+        assert ipu.devices() == [] and ipu.alive()
+        sma.close()
+    finally:
+        stop_all(t, ipu, fronts)
+
+
+def test_stop_while_target_away(tmp_path):
+    """storaged stopping while a request is held for a target that is gone leaves
+    the request unanswered (for the next storaged, as QEMU would resubmit it) and
+    exits cleanly at once, not after --ctrl-loss-timeout."""
+    t, nqn, (vid,), ipu = remote_setup(tmp_path, "stop", 1, 60000)
+    f = None
+    try:
+        sma = SmaClient(ipu.sma_port)
+        sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
+        sma.close()
+        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
+        f.setup()
+        assert f.request(0, T_OUT, 0, data=b"s" * 512)[0] == S_OK
+        t.stop(sig=9)
+        st = f.start_read(0, 0)
+        time.sleep(0.5)     # let the server take the request
+        assert f.r(st, 1)[0] == 0xff
+        assert ipu.stop() == 0    # within stop()'s 10 s, else it is killed
+        assert f.r(st, 1)[0] == 0xff
+    finally:
+        stop_all(t, ipu, [f] if f else [])
