@@ -12,6 +12,7 @@ after --ctrl-loss-timeout, and fail at once when the device is deleted (or are
 left unanswered when storaged stops), without touching other devices."""
 import json
 import os
+import signal
 import socket
 import struct
 import time
@@ -468,4 +469,28 @@ def test_stop_while_target_away(tmp_path):
         assert ipu.stop() == 0    # within stop()'s 10 s, else it is killed
         assert f.r(st, 1)[0] == 0xff
     finally:
+        stop_all(t, ipu, [f] if f else [])
+
+
+def test_delete_while_target_stopped(tmp_path):
+    """A target that stops answering but keeps its connections (SIGSTOP): DeleteDevice
+    makes the initiator check the controller at once (a keep-alive, answered within
+    the connect timeout or not at all) and fails the request it holds, instead of
+    waiting for the next keep-alive and then --ctrl-loss-timeout (60 s)."""
+    t, nqn, (vid,), ipu = remote_setup(tmp_path, "sigstop", 1, 60000)
+    f = None
+    try:
+        sma = SmaClient(ipu.sma_port)
+        h = sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
+        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
+        f.setup()
+        assert f.request(0, T_OUT, 0, data=b"p" * 512)[0] == S_OK
+        t.proc.send_signal(signal.SIGSTOP)
+        st = f.start_read(0, 0)
+        sma.delete(h, timeout=30)
+        assert f.r(st, 1)[0] == S_IOERR
+        assert ipu.devices() == [] and ipu.alive()
+        sma.close()
+    finally:
+        t.proc.send_signal(signal.SIGCONT)
         stop_all(t, ipu, [f] if f else [])
