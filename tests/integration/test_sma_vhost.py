@@ -368,6 +368,15 @@ def remote_setup(tmp_path, tag, n_ns, ctrl_loss_ms):
     return t, nqn, [n["uuid"] for n in ns], ipu
 
 
+def remote_device(ipu, sma, t, nqn, vid, pid):
+    """A device on remote volume vid, connected and written once; returns (handle, front-end)."""
+    h = sma.create_virtio_blk(remote_volume(vid, t.port, nqn), pid)
+    f = Frontend(os.path.join(ipu.vhost_dir, "vblk%d.sock" % pid))
+    f.setup()
+    assert f.request(0, T_OUT, 0, data=bytes([65 + pid]) * 512)[0] == S_OK
+    return h, f
+
+
 def stop_all(t, ipu, fronts):
     for f in fronts:
         f.close()
@@ -385,10 +394,7 @@ def test_remote_volume_target_lost(tmp_path):
     f = None
     try:
         sma = SmaClient(ipu.sma_port)
-        h = sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
-        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
-        f.setup()
-        assert f.request(0, T_OUT, 0, data=b"a" * 512)[0] == S_OK
+        h, f = remote_device(ipu, sma, t, nqn, vid, 0)
         t.stop(sig=9)
         t.start()          # same port and subsystem: the initiator reconnects
         assert f.request(0, T_IN, 0, read_len=512, timeout=30)[0] == S_OK
@@ -457,11 +463,8 @@ def test_stop_while_target_away(tmp_path):
     f = None
     try:
         sma = SmaClient(ipu.sma_port)
-        sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
+        f = remote_device(ipu, sma, t, nqn, vid, 0)[1]
         sma.close()
-        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
-        f.setup()
-        assert f.request(0, T_OUT, 0, data=b"s" * 512)[0] == S_OK
         t.stop(sig=9)
         st = f.start_read(0, 0)
         time.sleep(0.5)     # let the server take the request
@@ -481,10 +484,7 @@ def test_delete_while_target_stopped(tmp_path):
     f = None
     try:
         sma = SmaClient(ipu.sma_port)
-        h = sma.create_virtio_blk(remote_volume(vid, t.port, nqn), 0)
-        f = Frontend(os.path.join(ipu.vhost_dir, "vblk0.sock"))
-        f.setup()
-        assert f.request(0, T_OUT, 0, data=b"p" * 512)[0] == S_OK
+        h, f = remote_device(ipu, sma, t, nqn, vid, 0)
         t.proc.send_signal(signal.SIGSTOP)
         st = f.start_read(0, 0)
         sma.delete(h, timeout=30)
