@@ -429,6 +429,31 @@ def test_storaged_restart_while_target_down(env):
     wait_disk(g, env.vol, present=False)
 
 
+def test_delete_while_target_down(env):
+    """The target is killed during a guest fio run and stays down; DeleteDevice
+    fails the requests storaged holds for it (fio gets I/O errors) and the disk
+    leaves the guest long before --ctrl-loss-timeout (60 s, the default here):
+    the guest is not kept waiting for requests that cannot complete."""
+    g = env.guest
+    h = env.sma.create_virtio_blk(remote_volume(env.vol, env.target.port, NQN), 6)
+    t, result, log0 = fio_kill_target(env, h, "16m", 17, 256, bs="4k")
+    try:
+        # returns once QEMU saw the guest let go (DEVICE_DELETED); the guest is
+        # not asked meanwhile (its agent runs one script at a time: fio's)
+        env.sma.delete(h, timeout=30)
+        t.join(120)     # fio ends: its disk is gone
+        assert not t.is_alive(), "fio still runs after its disk was deleted"
+    finally:
+        env.target.start()
+        revive(env)
+        t.join(300)
+    log = env.ipu.log_text()[log0:]
+    assert "held while its target is away fails" in log, log[-2000:]
+    assert "not back within" not in log, log[-2000:]
+    assert "exc" in result or result["r"]["jobs"][0]["error"] != 0, result
+    wait_disk(g, env.vol, present=False, timeout=5)
+
+
 def test_guest_reboot(env):
     """The guest reboots with a disk plugged: QEMU resets the device (the
     back-end stops its queues, QEMU drops the inflight region), firmware and
