@@ -752,6 +752,17 @@ static void wake_queues_locked(struct ipdk_nvmf_host *h)
 			nvmf_qpair_hand_over(h->queues[i], NULL, atomic_load(&h->gen));
 }
 
+/* A controller given up on and not live: FAILED, the queues complete what they hold. */
+static void fail_given_up_locked(struct ipdk_nvmf_host *h, const char *when)
+{
+	atomic_store(&h->state, IPDK_NVMF_HOST_FAILED);
+	IPDK_LOG_WARN("nvmf host: controller %s %s: %s; not reconnecting, its held I/O %s (%s)",
+		      h->peer, h->subnqn, when,
+		      h->fail_status == -ECANCELED ? "is dropped unanswered" : "fails",
+		      h->last_err.code ? h->last_err.msg : "?");
+	wake_queues_locked(h);
+}
+
 /* Drops every connection: the queues hold their I/O until reconnected. */
 static void ctrl_reset(struct ipdk_nvmf_host *h)
 {
@@ -840,10 +851,7 @@ static void *ctrl_thread(void *arg)
 			continue;
 		}
 		if (state == IPDK_NVMF_HOST_RECONNECTING && h->given_up) {
-			atomic_store(&h->state, IPDK_NVMF_HOST_FAILED);
-			IPDK_LOG_WARN("nvmf host: controller %s %s: lost after it was given up; not "
-				      "reconnecting, its held I/O fails", h->peer, h->subnqn);
-			wake_queues_locked(h);
+			fail_given_up_locked(h, "lost after it was given up");
 			continue;
 		}
 		if (state == IPDK_NVMF_HOST_RECONNECTING) {
@@ -1023,16 +1031,10 @@ void ipdk_nvmf_host_give_up(struct ipdk_nvmf_host *h, bool cancel)
 		h->given_up = true;
 		h->fail_status = cancel ? -ECANCELED : -EIO;
 	}
-	if (atomic_load(&h->state) == IPDK_NVMF_HOST_RECONNECTING) {
-		atomic_store(&h->state, IPDK_NVMF_HOST_FAILED);
-		IPDK_LOG_WARN("nvmf host: controller %s %s: given up while reconnecting; its held "
-			      "I/O %s (%s)", h->peer, h->subnqn,
-			      cancel ? "is dropped unanswered" : "fails",
-			      h->last_err.code ? h->last_err.msg : "?");
-		wake_queues_locked(h);
-	} else if (atomic_load(&h->state) == IPDK_NVMF_HOST_LIVE) {
+	if (atomic_load(&h->state) == IPDK_NVMF_HOST_RECONNECTING)
+		fail_given_up_locked(h, "given up while reconnecting");
+	else if (atomic_load(&h->state) == IPDK_NVMF_HOST_LIVE)
 		h->probe = true;   /* a target that stopped answering is found out now */
-	}
 	pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 }

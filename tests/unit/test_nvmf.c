@@ -1,7 +1,9 @@
 /*
- * Tests of lib/nvmf without a network peer: CRC32C against known vectors
- * (both code paths agree on odd lengths and alignments), NQN validation, and
- * the target's configuration rules and their error messages.
+ * Tests of lib/nvmf: CRC32C against known vectors (both code paths agree on
+ * odd lengths and alignments), NQN validation, the target's configuration
+ * rules and their error messages, and, over loopback to an in-process target,
+ * an initiator giving up on a controller whose target went away (its held
+ * I/O fails at once, another controller's keeps waiting).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -9,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <poll.h>
 
 #include <cmocka.h>
 
@@ -106,6 +109,112 @@ static void test_config(void **state)
 	ipdk_nvmf_tgt_destroy(tgt);
 	ipdk_blk_put(dev);
 	assert_int_equal(ipdk_blk_delete("tr0", &err), 0);
+}
+
+struct held_read {
+	struct ipdk_blk_channel *ch;
+	struct ipdk_blk_io io;
+	struct iovec iov;
+	uint8_t buf[512];
+	int status;
+	bool done;
+};
+
+static void held_done(struct ipdk_blk_io *io, int status)
+{
+	struct held_read *r = io->cb_arg;
+
+	r->status = status;
+	r->done = true;
+}
+
+/* Opens a channel on dev and reads block 0 once (the controller works). */
+static void held_open(struct held_read *r, struct ipdk_blk_dev *dev)
+{
+	struct ipdk_err err;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(ipdk_blk_channel_open(dev, 4, &r->ch, &err), 0);
+	r->iov = (struct iovec){ r->buf, sizeof(r->buf) };
+	r->io = (struct ipdk_blk_io){ .op = IPDK_BLK_READ, .num_blocks = 1, .iov = &r->iov,
+				      .iovcnt = 1 };
+	assert_int_equal(ipdk_blk_io_sync(r->ch, &r->io), 0);
+}
+
+/* Submits the read again, completing into r. */
+static void held_submit(struct held_read *r)
+{
+	r->io.cb = held_done;
+	r->io.cb_arg = r;
+	r->done = false;
+	assert_int_equal(ipdk_blk_submit(r->ch, &r->io), 0);
+}
+
+/* Polls r's channel for up to ms milliseconds; returns whether its read completed. */
+static bool held_poll(struct held_read *r, int ms)
+{
+	for (int i = 0; i < ms / 10 && !r->done; i++) {
+		struct pollfd p = { .fd = ipdk_blk_channel_fd(r->ch), .events = POLLIN };
+
+		poll(&p, 1, 10);
+		ipdk_blk_poll(r->ch, 0);
+	}
+	return r->done;
+}
+
+/* Two nvme-tcp devices (two controllers) on one in-process target that goes away:
+ * their reads are held; giving up on one fails its read with -EIO at once (the
+ * ctrl-loss timeout is 60 s) while the other's stays held until it is given up
+ * on for a stop (-ECANCELED). Backends that never hold say -ENOTSUP. */
+static void test_give_up(void **state)
+{
+	const char *nqn = "nqn.2024-01.io.ipdk:giveup";
+	struct ipdk_nvmf_host_opts ho = { .addr = "127.0.0.1", .subnqn = nqn, .io_queues = 1,
+					  .ctrl_loss_tmo_ms = 60000 };
+	struct ipdk_blk_nvme_opts no = { .host = &ho, .nsid = 1 };
+	struct ipdk_blk_dev *ram, *a, *b;
+	struct held_read ra, rb;
+	struct ipdk_nvmf_tgt *tgt;
+	struct ipdk_err err;
+
+	(void)state;
+	assert_int_equal(ipdk_nvmf_tgt_create(NULL, &tgt, &err), 0);
+	assert_int_equal(ipdk_nvmf_tgt_listen(tgt, "127.0.0.1", 0, &err), 0);
+	ho.port = ipdk_nvmf_tgt_port(tgt);
+	assert_int_equal(ipdk_blk_ram_create("gu0", 512, 64, &ram, &err), 0);
+	assert_int_equal(ipdk_blk_give_up(ram, false), -ENOTSUP);
+	assert_int_equal(ipdk_nvmf_subsys_add(tgt, nqn, &(struct ipdk_nvmf_subsys_opts){
+		.allow_any_host = true }, &err), 0);
+	assert_int_equal(ipdk_nvmf_ns_add(tgt, nqn, 1, "gu0", &err), 1);
+	assert_int_equal(ipdk_blk_nvme_create("gu-a", &no, &a, &err), 0);
+	assert_int_equal(ipdk_blk_nvme_create("gu-b", &no, &b, &err), 0);
+	held_open(&ra, a);
+	held_open(&rb, b);
+
+	ipdk_nvmf_tgt_destroy(tgt);   /* the target goes away for good */
+	held_submit(&ra);
+	held_submit(&rb);
+	assert_false(held_poll(&ra, 300));
+	assert_false(held_poll(&rb, 300));
+	assert_int_equal(ipdk_blk_give_up(a, false), 0);
+	assert_true(held_poll(&ra, 10000));
+	assert_int_equal(ra.status, -EIO);
+	assert_int_equal(ipdk_nvmf_host_state(ipdk_blk_nvme_host(a)), IPDK_NVMF_HOST_FAILED);
+	assert_false(held_poll(&rb, 300));   /* the other controller still holds */
+	assert_int_equal(ipdk_nvmf_host_state(ipdk_blk_nvme_host(b)),
+			 IPDK_NVMF_HOST_RECONNECTING);
+	assert_int_equal(ipdk_blk_give_up(b, true), 0);
+	assert_true(held_poll(&rb, 10000));
+	assert_int_equal(rb.status, -ECANCELED);
+
+	ipdk_blk_channel_close(ra.ch);
+	ipdk_blk_channel_close(rb.ch);
+	ipdk_blk_put(a);
+	ipdk_blk_put(b);
+	assert_int_equal(ipdk_blk_delete("gu-a", &err), 0);
+	assert_int_equal(ipdk_blk_delete("gu-b", &err), 0);
+	ipdk_blk_put(ram);
+	assert_int_equal(ipdk_blk_delete("gu0", &err), 0);
 }
 
 /* PDU framing shared by target and initiator: offsets, flags, digests, padding. */
@@ -208,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_iov),
 		cmocka_unit_test(test_uuid_parse),
 		cmocka_unit_test(test_host_opts),
+		cmocka_unit_test(test_give_up),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
