@@ -4,9 +4,11 @@ on a listener), attaches a remote volume (a namespace of a target storaged,
 found through discovery and reached with the initiator) and a local one; a
 Python NVMe/TCP host reads and writes them through the IPU, and the write
 shows on the remote target; DeleteDevice is refused while volumes are
-attached; detach, delete, idempotence, the state file across a restart, and
-bad parameters."""
+attached; detach, delete, idempotence, the state file across a restart, bad
+parameters, and a detach while the remote target is away (the held read is
+answered at once instead of after --ctrl-loss-timeout)."""
 import json
+import threading
 import uuid
 
 import grpc
@@ -159,3 +161,44 @@ def test_listener_in_use(env):
     assert code == grpc.StatusCode.FAILED_PRECONDITION and "clash" in msg, msg
     assert ipu.devices() == []
     sma.close()
+
+
+def test_detach_while_the_target_is_away(env):
+    """A host's read of a remote volume is held while the volume's target is
+    away (killed); DetachVolume does not wait out --ctrl-loss-timeout (60 s
+    here, sma-ctl's call gives up after 60 s too): it completes, the held
+    read is answered with an error and the namespace is gone."""
+    t, ipu, remote, local, port = env
+    nqn, port2 = EXPORT + "-away", free_port()
+    h = ctl(t, ipu, "create-nvmf-tcp", "--nqn", nqn, "--listen", "127.0.0.1:%d" % port2,
+            "--any-host").strip()
+    ctl(t, ipu, "attach-volume", h, "--volume", remote, "--discovery", "127.0.0.1:%d" % t.port)
+    a, q = io_queue(port2, nqn)
+    try:
+        assert q.rw(False, 1, 0, 8).status == 0
+        t.stop(sig=9)
+        result = {}
+
+        def read():
+            try:
+                result["r"] = q.rw(False, 1, 0, 8)
+            except Exception as e:   # reported below
+                result["exc"] = e
+
+        th = threading.Thread(target=read)
+        th.start()
+        th.join(1.0)
+        assert th.is_alive(), "the read was not held: %r" % result
+        ctl(t, ipu, "--timeout", "30", "detach-volume", h, "--volume", remote)
+        th.join(20)
+        assert not th.is_alive(), "the held read was not answered after the detach"
+        assert "exc" not in result, result
+        assert result["r"].status != 0, result["r"]
+        assert active_ns(a) == []
+    finally:
+        for x in (a, q):
+            x.close()
+        if not t.alive():
+            t.start()
+    ctl(t, ipu, "delete-nvmf-tcp", h)
+    assert [x for x in ipu.devices() if x["handle"] == h] == []
