@@ -23,7 +23,7 @@
 #include "ipdk/log.h"
 #include "sma_internal.h"
 
-static uint64_t now_ns(void)
+uint64_t sma_now_ns(void)
 {
 	struct timespec ts;
 
@@ -99,14 +99,14 @@ static bool outcome(struct ipdk_sma *sma, struct sma_volume *v, struct sma_volum
 		return false;
 	}
 	v->retry_enoent = rc == -ENOENT;
-	if (now_ns() >= v->retry_until_ns) {
+	if (sma_now_ns() >= v->retry_until_ns) {
 		snprintf(why, sizeof(why), "not back within %u ms: %s", sma->cfg.ctrl_loss_tmo_ms,
 			 e->msg);
 		give_up(v, why);
 		return false;
 	}
 	sma_reason_set(v->failed, sizeof(v->failed), e->msg);
-	v->retry_next_ns = now_ns() + SMA_RETRY_DELAY_MS * 1000000ull;
+	v->retry_next_ns = sma_now_ns() + SMA_RETRY_DELAY_MS * 1000000ull;
 	return false;
 }
 
@@ -134,7 +134,7 @@ static void *retry_thread(void *arg)
 			pthread_cond_wait(&sma->retry_cond, &sma->lock);
 			continue;
 		}
-		if (v->retry_next_ns > now_ns()) {
+		if (v->retry_next_ns > sma_now_ns()) {
 			wait_until(sma, v->retry_next_ns);
 			continue;
 		}

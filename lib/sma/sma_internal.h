@@ -166,6 +166,9 @@ void sma_reason_set(char *dst, size_t size, const char *msg);
 /* Starts the thread that retries remote volumes (when any wants it). */
 int sma_retry_start(struct ipdk_sma *sma, struct ipdk_err *err);
 
+/* CLOCK_MONOTONIC in nanoseconds: the retry deadlines' clock. */
+uint64_t sma_now_ns(void);
+
 /* Wakes the retry thread (a volume to try). */
 void sma_retry_kick(struct ipdk_sma *sma);
 

@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "ipdk/blk.h"
 #include "ipdk/log.h"
@@ -309,14 +308,6 @@ void sma_reason_set(char *dst, size_t size, const char *msg)
 	}
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Serves the volume with a stand-in of its recorded geometry. */
 static int open_standin(struct ipdk_sma *sma, struct sma_volume *vol, bool retry,
 			struct ipdk_err *err)
@@ -325,6 +316,7 @@ static int open_standin(struct ipdk_sma *sma, struct sma_volume *vol, bool retry
 		.block_size = vol->block_size, .num_blocks = vol->num_blocks,
 		.features = vol->features, .read_only = vol->read_only, .failed = !retry,
 	};
+	uint64_t now;
 	int rc;
 
 	snprintf(vol->standin_name, sizeof(vol->standin_name), "standin-%s", vol->name);
@@ -336,8 +328,9 @@ static int open_standin(struct ipdk_sma *sma, struct sma_volume *vol, bool retry
 		return rc;
 	vol->retry = retry;
 	vol->retry_enoent = false;
-	vol->retry_next_ns = mono_ns() + SMA_RETRY_DELAY_MS * 1000000ull;
-	vol->retry_until_ns = mono_ns() + (uint64_t)sma->cfg.ctrl_loss_tmo_ms * 1000000ull;
+	now = sma_now_ns();
+	vol->retry_next_ns = now + SMA_RETRY_DELAY_MS * 1000000ull;
+	vol->retry_until_ns = now + (uint64_t)sma->cfg.ctrl_loss_tmo_ms * 1000000ull;
 	return 0;
 }
 
