@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "ipdk/file.h"
 #include "ipdk/log.h"
 #include "ipdk/vdev.h"
 
@@ -211,15 +212,14 @@ static json_t *devices_json(struct ctl *c)
 
 static int save_state(struct ctl *c)
 {
-	char tmp[4096];
 	json_t *root = json_pack("{s:O, s:o}", "hosts", c->hosts, "devices", devices_json(c));
+	char *text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+	int rc = text ? ipdk_file_replace(c->state_path, text, strlen(text)) : -ENOMEM;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", c->state_path);
-	if (json_dump_file(root, tmp, JSON_INDENT(2)) < 0 || rename(tmp, c->state_path) < 0) {
-		json_decref(root);
-		return fail("state file %s: cannot write: %s", c->state_path, strerror(errno));
-	}
+	free(text);
 	json_decref(root);
+	if (rc)
+		return fail("state file %s: cannot write: %s", c->state_path, strerror(-rc));
 	return 0;
 }
 

@@ -21,16 +21,15 @@
  * Set names it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
+#include "ipdk/file.h"
 #include "ipdk/log.h"
 #include "gnmi_priv.h"
 
@@ -213,40 +212,33 @@ static int make_parent(const char *path)
 int ipdk_gnmi_state_save(const char *path, struct ipdk_gnmi_ports *pm,
 			 struct ipdk_gnmi_vdevs *vm, struct ipdk_err *err)
 {
-	char tmp[PATH_MAX];
+	char *text = NULL, *line;
 	json_t *root;
-	int fd, rc = 0;
+	int rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (strlen(path) + sizeof(".tmp") > PATH_MAX)
 		return ipdk_err_set(err, -ENAMETOOLONG, "state file %s: path too long", path);
 	root = json_pack("{s:i, s:o}", "version", STATE_VERSION, "ports", gnmi_ports_state(pm));
-	if (!root)
-		return ipdk_err_set(err, -ENOMEM, "state file %s: out of memory", path);
-	if (vm && gnmi_vdevs_state(vm, root)) {
+	if (!root || (vm && gnmi_vdevs_state(vm, root)) ||
+	    !(text = json_dumps(root, JSON_INDENT(2)))) {
 		json_decref(root);
 		return ipdk_err_set(err, -ENOMEM, "state file %s: out of memory", path);
 	}
+	json_decref(root);
 	rc = make_parent(path);
 	if (rc) {
-		json_decref(root);
+		free(text);
 		return ipdk_err_set(err, rc, "state file %s: cannot make its directory: %s", path,
 				    strerror(-rc));
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		rc = -errno;
-	} else {
-		errno = 0;
-		if (json_dumpfd(root, fd, JSON_INDENT(2)) || write(fd, "\n", 1) != 1 || fsync(fd))
-			rc = errno ? -errno : -EIO;
-		if (close(fd) && !rc)
-			rc = -errno;
-		if (!rc && rename(tmp, path))
-			rc = -errno;
-		if (rc)
-			unlink(tmp);
+	/* the file ends with a newline, which json_dumps leaves out */
+	if (asprintf(&line, "%s\n", text) < 0) {
+		free(text);
+		return ipdk_err_set(err, -ENOMEM, "state file %s: out of memory", path);
 	}
-	json_decref(root);
+	free(text);
+	rc = ipdk_file_replace(path, line, strlen(line));
+	free(line);
 	if (rc)
 		return ipdk_err_set(err, rc, "state file %s: cannot write it: %s", path,
 				    strerror(-rc));

@@ -2,8 +2,9 @@
  * The agent's state file: the devices it made, with what is needed to make
  * them again (physical id, queues, the volume's UUID, NVMe-oF parameters,
  * QoS limits, and the size, block size and features the guest saw, so that a
- * volume away at restart can be stood in for), as JSON. Written to a temporary file and renamed over the old one after
- * every change, read once at start: a restarted storaged serves the same
+ * volume away at restart can be stood in for), as JSON. Replaced whole
+ * (ipdk_file_replace: temporary file, fsync, rename) after every change,
+ * read once at start: a restarted storaged serves the same
  * vhost-user sockets again and QEMU, which kept the devices, reconnects.
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "ipdk/file.h"
 #include "ipdk/log.h"
 #include "sma_internal.h"
 
@@ -103,7 +105,7 @@ static json_t *volume_json(const struct sma_volume *v)
 
 int sma_state_save(struct ipdk_sma *sma, struct ipdk_err *err)
 {
-	char tmp[300];
+	char *text = NULL;
 	json_t *root, *devs;
 	int rc = 0;
 
@@ -130,13 +132,12 @@ int sma_state_save(struct ipdk_sma *sma, struct ipdk_err *err)
 						      "hosts", hosts, "volumes", vols));
 	}
 	root = json_pack("{s:i, s:o}", "version", 1, "devices", devs);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", sma->state_path);
-	if (!root || json_dump_file(root, tmp, JSON_INDENT(1)) < 0 ||
-	    rename(tmp, sma->state_path) < 0) {
+	text = root ? json_dumps(root, JSON_INDENT(1)) : NULL;
+	if (!text || ipdk_file_replace(sma->state_path, text, strlen(text))) {
 		rc = ipdk_err_set(err, -EIO, "state file %s: cannot write it", sma->state_path);
 		IPDK_LOG_ERR("sma: state file %s: cannot write it", sma->state_path);
-		unlink(tmp);
 	}
+	free(text);
 	json_decref(root);
 	return rc;
 }

@@ -11,9 +11,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ipdk/err.h"
+#include "ipdk/file.h"
 #include "ipdk/value.h"
 
 /* s parses into a size-byte buffer holding hex (right-aligned). */
@@ -142,6 +146,40 @@ static void test_err(void **state)
 	assert_int_equal(ipdk_err_set(NULL, -EINVAL, "ignored"), -EINVAL);
 }
 
+/* The new contents replace the old whole; a failure leaves the old file and no
+ * PATH.tmp behind. */
+static void test_file_replace(void **state)
+{
+	char dir[] = "/tmp/ipdk-util-XXXXXX", path[64], tmp[80], got[32] = "";
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	assert_int_equal(ipdk_file_replace(path, "first, longer\n", 14), 0);
+	assert_int_equal(ipdk_file_replace(path, "second\n", 7), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 7);
+	fclose(f);
+	assert_string_equal(got, "second\n");
+	assert_int_equal(access(tmp, F_OK), -1);
+	/* PATH.tmp cannot be made (PATH.tmp is a directory): the old file stays */
+	assert_int_equal(mkdir(tmp, 0700), 0);
+	assert_int_equal(ipdk_file_replace(path, "third\n", 6), -EISDIR);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(fread(got, 1, sizeof(got) - 1, f), 7);
+	fclose(f);
+	assert_string_equal(got, "second\n");
+	assert_int_equal(rmdir(tmp), 0);
+	assert_int_equal(ipdk_file_replace("/nonexistent-dir/x", "x", 1), -ENOENT);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_bits_and_digits),
 		cmocka_unit_test(test_err),
+		cmocka_unit_test(test_file_replace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
